@@ -1,0 +1,44 @@
+# The README's two commands, on a fresh Debian 12 machine as root:
+#   make run    install what is missing, configure, build, run berthd in the foreground
+#   make test   the same set-up, then every unit and integration test
+# A thin wrapper: CMake does the building, ctest the testing.
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+BERTHD_FLAGS ?=
+
+.PHONY: all deps configure build run test install package clean
+
+all: build
+
+deps:
+	./contrib/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	@if [ "$$(id -u)" -ne 0 ]; then echo "make run: berthd needs root" >&2; exit 1; fi
+	exec $(BUILD_DIR)/daemon/berthd $(BERTHD_FLAGS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD_DIR)
+
+# The package is built in its own tree, for /usr (where its systemd unit looks
+# for berthd), without tests or debug info.
+package: BUILD_DIR = build-deb
+package: BUILD_TYPE = Release
+package: CMAKE_FLAGS += -DCMAKE_INSTALL_PREFIX=/usr -DBERTH_BUILD_TESTS=OFF
+package: build
+	cd $(BUILD_DIR) && cpack -G DEB
+
+clean:
+	rm -rf build build-deb

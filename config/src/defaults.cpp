@@ -1,0 +1,66 @@
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "berth/config/config.hpp"
+#include "find_executable.hpp"
+
+namespace berth::config {
+
+namespace {
+
+void add_runtime_if_installed(Config& config, const std::string& name) {
+    std::string path = find_executable(name);
+    if (path.empty()) {
+        return;
+    }
+    RuntimeHandler handler;
+    handler.runtime_path = path;
+    handler.runtime_type = RuntimeType::Oci;
+    config.runtime.runtimes.emplace(name, handler);
+}
+
+}  // namespace
+
+Config default_config() {
+    Config config;
+    // The same set CRI-O grants by default: enough for ordinary images, nothing
+    // that lets a container reach outside its namespaces.
+    config.runtime.default_capabilities = {
+        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_KILL",
+    };
+    config.image.unqualified_search_registries = {"docker.io"};
+    config.network.plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
+    add_runtime_if_installed(config, "runc");
+    add_runtime_if_installed(config, "crun");
+    return config;
+}
+
+const char* to_string(RuntimeType type) {
+    return type == RuntimeType::Vm ? "vm" : "oci";
+}
+
+const char* to_string(CgroupManager manager) {
+    return manager == CgroupManager::Systemd ? "systemd" : "cgroupfs";
+}
+
+const char* to_string(LogTarget target) {
+    return target == LogTarget::Journald ? "journald" : "stderr";
+}
+
+const char* to_string(ImageVolumes mode) {
+    switch (mode) {
+    case ImageVolumes::Bind:
+        return "bind";
+    case ImageVolumes::Ignore:
+        return "ignore";
+    case ImageVolumes::Mkdir:
+        break;
+    }
+    return "mkdir";
+}
+
+}  // namespace berth::config

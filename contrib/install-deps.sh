@@ -1,0 +1,47 @@
+#!/bin/sh
+# Installs the Debian 12 packages Berth needs to build, test and run, and
+# nothing else. Safe to run again: only packages that are missing are asked for,
+# and apt-get is not touched at all when everything is present.
+set -eu
+
+# Build tool chain and libraries (found by CMake through pkg-config / config files).
+BUILD_PACKAGES="
+cmake make g++ pkg-config ccache git
+protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
+libseccomp-dev libsystemd-dev libtoml11-dev libspdlog-dev libfmt-dev
+nlohmann-json3-dev libyaml-cpp-dev libgtest-dev libgmock-dev libcli11-dev libcap-dev libbenchmark-dev
+"
+
+# What the daemon drives at run time and what the tests exercise for real.
+# systemd provides systemd-analyze (unit verification); python3 drives
+# integration tests.
+RUNTIME_PACKAGES="
+runc iptables iproute2 util-linux procps systemd python3
+"
+
+missing=""
+for pkg in $BUILD_PACKAGES $RUNTIME_PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    case "$status" in
+        "install ok installed") ;;
+        *) missing="$missing $pkg" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing" >&2
+    echo "install-deps: run as root (or install them by hand) to continue" >&2
+    exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have no package lists yet; one update fixes that.
+apt-get update -qq
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $missing

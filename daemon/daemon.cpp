@@ -1,0 +1,189 @@
+#include "daemon.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "berth/config/serialize.hpp"
+#include "berth/storage/layout.hpp"
+#include "berth/version.hpp"
+#include "config_holder.hpp"
+#include "grpc_connection_feeder.hpp"
+#include "logging.hpp"
+#include "server/image_service.hpp"
+#include "server/runtime_service.hpp"
+#include "server/server_state.hpp"
+#include "systemd_notifier.hpp"
+#include "unix_listener.hpp"
+
+namespace berth::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// In-flight calls get this long to finish after SIGTERM; then they are
+// cancelled so that systemd's stop never waits on a stuck client.
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
+sigset_t daemon_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+// Waits for one of `signals`, waking up to feed the watchdog when systemd
+// asked for one. Returns the signal number.
+int wait_for_signal(const sigset_t& signals, SystemdNotifier& notifier) {
+    const auto period = SystemdNotifier::watchdog_period();
+    for (;;) {
+        int received = -1;
+        if (period) {
+            const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*period);
+            const auto nanos =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(*period - seconds);
+            timespec timeout{static_cast<time_t>(seconds.count()),
+                             static_cast<long>(nanos.count())};
+            received = sigtimedwait(&signals, nullptr, &timeout);
+            if (received < 0 && errno == EAGAIN) {
+                notifier.watchdog();
+                continue;
+            }
+        } else {
+            received = sigwaitinfo(&signals, nullptr);
+        }
+        if (received >= 0) {
+            return received;
+        }
+        if (errno != EINTR) {
+            spdlog::error("waiting for signals failed: {}", std::strerror(errno));
+            return SIGTERM;
+        }
+    }
+}
+
+// SIGHUP: re-read the configuration files and apply what can change while
+// running. Everything else keeps its value until the next restart, and the
+// log says which keys those are.
+void reload(const config::LoadOptions& options, ConfigHolder& holder, SystemdNotifier& notifier) {
+    notifier.reloading();
+    try {
+        const config::Config fresh = config::load(options);
+        config::Config running = *holder.current();
+        const auto changed = config::changed_keys(running, fresh);
+        for (const auto& key : changed) {
+            if (key == "berth.log_level") {
+                spdlog::info("reload: log_level {} -> {}", running.log_level, fresh.log_level);
+                running.log_level = fresh.log_level;
+                spdlog::set_level(parse_log_level(fresh.log_level));
+            } else {
+                spdlog::warn("reload: {} changed; it takes effect when berthd restarts", key);
+            }
+        }
+        if (changed.empty()) {
+            spdlog::info("reload: configuration unchanged");
+        }
+        holder.replace(std::move(running));
+    } catch (const config::ConfigError& error) {
+        spdlog::error("reload failed, keeping the running configuration: {}", error.what());
+    }
+    notifier.reloaded();
+}
+
+void prepare_directories(const config::Config& config) {
+    for (const auto& dir : {config.root, config.runroot}) {
+        fs::create_directories(dir);
+        // Traversable by the container processes that bind-mount from here,
+        // listable by root only.
+        fs::permissions(dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
+                        fs::perm_options::replace);
+    }
+    storage::Layout(config).create_directories();
+}
+
+UnixListener open_listener(const config::Config& config) {
+    if (auto activated = UnixListener::from_socket_activation()) {
+        spdlog::info("using the socket passed by systemd: {}", activated->path());
+        return std::move(*activated);
+    }
+    return UnixListener::create(config.api.listen);
+}
+
+}  // namespace
+
+int run_daemon(const config::LoadOptions& options) {
+    config::Config initial;
+    try {
+        initial = config::load(options);
+    } catch (const config::ConfigError& error) {
+        std::fprintf(stderr, "berthd: %s\n", error.what());
+        return 1;
+    }
+    setup_logging(initial);
+
+    // Blocked before any thread exists, so that every thread inherits the mask
+    // and only the main loop's sigwait receives them.
+    const sigset_t signals = daemon_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    std::optional<UnixListener> listener;
+    try {
+        prepare_directories(initial);
+        listener.emplace(open_listener(initial));
+    } catch (const std::exception& error) {
+        spdlog::critical("cannot start: {}", error.what());
+        return 1;
+    }
+
+    ConfigHolder holder(initial);
+    server::ServerState state(holder);
+    server::CriRuntimeService runtime_service(state);
+    server::CriImageService image_service(state);
+
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&runtime_service);
+    builder.RegisterService(&image_service);
+    builder.SetMaxReceiveMessageSize(static_cast<int>(initial.api.grpc_max_recv_msg_size));
+    builder.SetMaxSendMessageSize(static_cast<int>(initial.api.grpc_max_send_msg_size));
+    std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+    if (!grpc_server) {
+        spdlog::critical("cannot start: the gRPC server did not start");
+        return 1;
+    }
+    GrpcConnectionFeeder feeder(listener->fd(), *grpc_server);
+
+    SystemdNotifier notifier;
+    spdlog::info("berthd {} serving the CRI API on {} (default runtime {})", kVersion,
+                 listener->path(), initial.runtime.default_runtime);
+    notifier.ready("serving the CRI API on " + listener->path());
+
+    for (;;) {
+        const int signal_number = wait_for_signal(signals, notifier);
+        if (signal_number == SIGHUP) {
+            reload(options, holder, notifier);
+            continue;
+        }
+        spdlog::info("received {}, shutting down", strsignal(signal_number));
+        break;
+    }
+
+    notifier.stopping();
+    feeder.stop();
+    listener->close();
+    grpc_server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+    spdlog::info("berthd stopped");
+    return 0;
+}
+
+}  // namespace berth::daemon

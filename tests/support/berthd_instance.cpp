@@ -1,0 +1,111 @@
+#include "berthd_instance.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace berth::test {
+
+NotifySocket::NotifySocket(std::string path) : path_(std::move(path)) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path_.c_str(), sizeof(address.sun_path) - 1);
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+        throw std::runtime_error("cannot bind notify socket " + path_);
+    }
+}
+
+NotifySocket::~NotifySocket() {
+    close(fd_);
+    unlink(path_.c_str());
+}
+
+std::optional<std::string> NotifySocket::receive(std::chrono::milliseconds timeout) {
+    pollfd pfd{fd_, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) {
+        return std::nullopt;
+    }
+    char buffer[4096];
+    ssize_t size = recv(fd_, buffer, sizeof(buffer), 0);
+    if (size < 0) {
+        return std::nullopt;
+    }
+    return std::string(buffer, static_cast<size_t>(size));
+}
+
+bool NotifySocket::wait_for(const std::string& needle, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return false;
+        }
+        auto message = receive(left);
+        if (message && message->find(needle) != std::string::npos) {
+            return true;
+        }
+    }
+}
+
+BerthdInstance::BerthdInstance(BerthdOptions options) : options_(std::move(options)) {
+    dir_.write("berth.conf", "[berth]\nroot = \"" + (dir_ / "root") + "\"\nrunroot = \"" +
+                                 (dir_ / "run") + "\"\nlog_dir = \"" + (dir_ / "logs") +
+                                 "\"\n[berth.network]\nnetwork_dir = \"" + (dir_ / "net.d") +
+                                 "\"\n" + options_.extra_config);
+}
+
+std::vector<std::string> BerthdInstance::base_args() const {
+    return {BERTHD_PATH, "--config", config_file(), "--config-dir", dir_ / "berth.conf.d"};
+}
+
+bool BerthdInstance::start(std::chrono::milliseconds timeout) {
+    notify_ = std::make_unique<NotifySocket>(dir_ / "notify.sock");
+    ChildOptions child;
+    child.argv = base_args();
+    child.argv.insert(child.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+    child.environment = options_.environment;
+    child.environment["NOTIFY_SOCKET"] = notify_->path();
+    child.stderr_file = stderr_file();
+    child.before_exec = options_.before_exec;
+    process_ = std::make_unique<ChildProcess>(std::move(child));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto message = notify_->receive(std::chrono::milliseconds(100));
+        if (message && message->find("READY=1") != std::string::npos) {
+            return true;
+        }
+        if (!process_->running()) {
+            return false;
+        }
+    }
+    return false;
+}
+
+std::shared_ptr<grpc::Channel> BerthdInstance::channel(const std::string& socket) const {
+    return grpc::CreateChannel("unix://" + (socket.empty() ? socket_path() : socket),
+                               grpc::InsecureChannelCredentials());
+}
+
+std::unique_ptr<runtime::v1::RuntimeService::Stub> BerthdInstance::runtime(
+    const std::string& socket) const {
+    return runtime::v1::RuntimeService::NewStub(channel(socket));
+}
+
+std::unique_ptr<runtime::v1::ImageService::Stub> BerthdInstance::image(
+    const std::string& socket) const {
+    return runtime::v1::ImageService::NewStub(channel(socket));
+}
+
+std::unique_ptr<grpc::ClientContext> deadline_context(std::chrono::milliseconds timeout) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + timeout);
+    return context;
+}
+
+}  // namespace berth::test

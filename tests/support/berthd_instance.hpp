@@ -1,0 +1,75 @@
+// A real berthd for integration tests, confined to a temporary directory:
+// its own root, runroot, socket, CNI directory and sd_notify socket.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "berth/cri_api.hpp"
+#include "child_process.hpp"
+#include "temp_dir.hpp"
+
+namespace berth::test {
+
+// A datagram socket standing in for systemd's NOTIFY_SOCKET.
+class NotifySocket {
+public:
+    explicit NotifySocket(std::string path);
+    ~NotifySocket();
+    const std::string& path() const { return path_; }
+    // The next message, or nullopt after `timeout`.
+    std::optional<std::string> receive(std::chrono::milliseconds timeout);
+    // Waits for a message containing `needle`; false after `timeout`.
+    bool wait_for(const std::string& needle, std::chrono::milliseconds timeout);
+
+private:
+    std::string path_;
+    int fd_ = -1;
+};
+
+struct BerthdOptions {
+    std::string extra_config;  // appended to berth.conf
+    std::vector<std::string> extra_args;
+    std::map<std::string, std::string> environment;
+    std::function<void()> before_exec;
+};
+
+class BerthdInstance {
+public:
+    explicit BerthdInstance(BerthdOptions options = {});
+
+    // Starts berthd; returns once READY=1 arrived (true) or it failed (false).
+    bool start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+    const TempDir& dir() const { return dir_; }
+    std::string socket_path() const { return dir_ / "run/berth.sock"; }
+    std::string config_file() const { return dir_ / "berth.conf"; }
+    std::string stderr_file() const { return dir_ / "berthd.stderr"; }
+    std::string log() const { return read_file(stderr_file()); }
+    ChildProcess& process() { return *process_; }
+    NotifySocket& notify() { return *notify_; }
+
+    std::vector<std::string> base_args() const;
+
+    std::shared_ptr<grpc::Channel> channel(const std::string& socket = "") const;
+    std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime(
+        const std::string& socket = "") const;
+    std::unique_ptr<runtime::v1::ImageService::Stub> image(const std::string& socket = "") const;
+
+private:
+    BerthdOptions options_;
+    TempDir dir_;
+    std::unique_ptr<NotifySocket> notify_;
+    std::unique_ptr<ChildProcess> process_;
+};
+
+// A client context with a deadline, so that a hung daemon fails the test
+// instead of hanging it.
+std::unique_ptr<grpc::ClientContext> deadline_context(
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+}  // namespace berth::test

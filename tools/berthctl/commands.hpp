@@ -1,0 +1,20 @@
+// berthctl's verbs. Each registers its own subcommand and flags; later issues
+// add one file per verb, named as crictl names it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "client.hpp"
+
+namespace berth::ctl {
+
+void add_version_command(CLI::App& app, const ClientOptions& options);
+void add_info_command(CLI::App& app, const ClientOptions& options);
+
+// Thrown by a verb to end berthctl with exit status 1 and this message.
+class CommandFailed : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace berth::ctl
