@@ -24,6 +24,11 @@ build: configure
 
 run: build
 	@if [ "$$(id -u)" -ne 0 ]; then echo "make run: berthd needs root" >&2; exit 1; fi
+	@# A pod network for a node that has none yet; an existing CNI set-up is never touched.
+	@if [ -z "$$(ls /etc/cni/net.d/*.conf /etc/cni/net.d/*.conflist /etc/cni/net.d/*.json 2>/dev/null)" ]; then \
+		install -D -m 0644 contrib/cni/10-berth-bridge.conflist /etc/cni/net.d/10-berth-bridge.conflist; \
+		echo "make run: installed /etc/cni/net.d/10-berth-bridge.conflist"; \
+	fi
 	exec $(BUILD_DIR)/daemon/berthd $(BERTHD_FLAGS)
 
 test: build

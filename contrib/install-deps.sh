@@ -17,6 +17,7 @@ nlohmann-json3-dev libyaml-cpp-dev libgtest-dev libgmock-dev libcli11-dev libcap
 # integration tests.
 RUNTIME_PACKAGES="
 runc iptables iproute2 util-linux procps systemd python3
+containernetworking-plugins busybox-static
 "
 
 missing=""

@@ -3,8 +3,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -102,11 +104,14 @@ void reload(const config::LoadOptions& options, ConfigHolder& holder, SystemdNot
 
 void prepare_directories(const config::Config& config) {
     for (const auto& dir : {config.root, config.runroot}) {
-        fs::create_directories(dir);
-        // Traversable by the container processes that bind-mount from here,
-        // listable by root only.
-        fs::permissions(dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
-                        fs::perm_options::replace);
+        // A directory berthd creates is traversable by the container
+        // processes that bind-mount from it and listable by root only; one
+        // that already exists keeps the mode its owner gave it.
+        if (fs::create_directories(dir)) {
+            fs::permissions(dir,
+                            fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
+                            fs::perm_options::replace);
+        }
     }
     storage::Layout(config).create_directories();
 }
@@ -148,6 +153,8 @@ int run_daemon(const config::LoadOptions& options) {
 
     ConfigHolder holder(initial);
     server::ServerState state(holder);
+    // Every pod on disk is known before the first request is served.
+    state.sandboxes().restore();
     server::CriRuntimeService runtime_service(state);
     server::CriImageService image_service(state);
 

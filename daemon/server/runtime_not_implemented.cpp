@@ -6,18 +6,6 @@
 
 namespace berth::daemon::server {
 
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, RunPodSandbox, RunPodSandboxRequest,
-                            RunPodSandboxResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, StopPodSandbox, StopPodSandboxRequest,
-                            StopPodSandboxResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, RemovePodSandbox, RemovePodSandboxRequest,
-                            RemovePodSandboxResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, PodSandboxStatus, PodSandboxStatusRequest,
-                            PodSandboxStatusResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, ListPodSandbox, ListPodSandboxRequest,
-                            ListPodSandboxResponse)
-BERTH_NOT_IMPLEMENTED_STREAM(CriRuntimeService, StreamPodSandboxes, StreamPodSandboxesRequest,
-                             StreamPodSandboxesResponse)
 BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, CreateContainer, CreateContainerRequest,
                             CreateContainerResponse)
 BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, StartContainer, StartContainerRequest,

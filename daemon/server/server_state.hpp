@@ -1,6 +1,6 @@
-// What every RPC handler may read: the configuration, the runtime handler
-// table, and the little state the daemon keeps before sandboxes and containers
-// exist. Later issues add the sandbox and container stores here.
+// What every RPC handler may use: the configuration, the runtime handler
+// table, the pod sandboxes, and kubelet's pod CIDR. The container store joins
+// it with the containers issue.
 #pragma once
 
 #include <mutex>
@@ -8,16 +8,22 @@
 
 #include "berth/oci/runtime_handlers.hpp"
 #include "config_holder.hpp"
+#include "sandbox/sandbox_manager.hpp"
+#include "sandbox/sandbox_store.hpp"
 
 namespace berth::daemon::server {
 
 class ServerState {
 public:
     explicit ServerState(ConfigHolder& config)
-        : config_(config), handlers_(config.current()->runtime) {}
+        : config_(config),
+          handlers_(config.current()->runtime),
+          sandbox_store_(config.current()->root + "/sandboxes"),
+          sandboxes_(config.current(), handlers_, sandbox_store_) {}
 
     ConfigHolder& config() { return config_; }
     const oci::RuntimeHandlers& handlers() const { return handlers_; }
+    sandbox::SandboxManager& sandboxes() { return sandboxes_; }
 
     void set_pod_cidr(std::string cidr) {
         std::lock_guard lock(mutex_);
@@ -31,6 +37,8 @@ public:
 private:
     ConfigHolder& config_;
     const oci::RuntimeHandlers handlers_;
+    sandbox::SandboxStore sandbox_store_;
+    sandbox::SandboxManager sandboxes_;
     mutable std::mutex mutex_;
     std::string pod_cidr_;  // from kubelet's UpdateRuntimeConfig
 };

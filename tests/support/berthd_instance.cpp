@@ -1,6 +1,9 @@
 #include "berthd_instance.hpp"
 
+#include "mount_cleanup.hpp"
+
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -60,6 +63,11 @@ BerthdInstance::BerthdInstance(BerthdOptions options) : options_(std::move(optio
                                  "\"\n" + options_.extra_config);
 }
 
+BerthdInstance::~BerthdInstance() {
+    process_.reset();
+    unmount_all_below(dir_.path().string());
+}
+
 std::vector<std::string> BerthdInstance::base_args() const {
     return {BERTHD_PATH, "--config", config_file(), "--config-dir", dir_ / "berth.conf.d"};
 }
@@ -85,6 +93,16 @@ bool BerthdInstance::start(std::chrono::milliseconds timeout) {
         }
     }
     return false;
+}
+
+bool BerthdInstance::crash_and_restart() {
+    if (process_) {
+        process_->signal(SIGKILL);
+        process_->wait_for_exit(std::chrono::seconds(10));
+    }
+    process_.reset();
+    notify_.reset();
+    return start();
 }
 
 std::shared_ptr<grpc::Channel> BerthdInstance::channel(const std::string& socket) const {

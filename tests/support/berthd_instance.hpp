@@ -41,9 +41,15 @@ struct BerthdOptions {
 class BerthdInstance {
 public:
     explicit BerthdInstance(BerthdOptions options = {});
+    // Kills berthd and detaches any mount it left below the directory (pinned
+    // namespaces, shm), so that a failed test leaves nothing behind.
+    ~BerthdInstance();
 
     // Starts berthd; returns once READY=1 arrived (true) or it failed (false).
     bool start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // SIGKILLs berthd (as a crash would) and starts it again on the same
+    // directories.
+    bool crash_and_restart();
 
     const TempDir& dir() const { return dir_; }
     std::string socket_path() const { return dir_ / "run/berth.sock"; }

@@ -151,11 +151,11 @@ TEST_F(ServerTest, UpdateRuntimeConfigRecordsValidCidrs) {
 
 TEST_F(ServerTest, UnbuiltRpcsSayUnimplementedWithTheirName) {
     load();
-    v1::RunPodSandboxRequest run;
-    v1::RunPodSandboxResponse run_response;
-    auto result = service_->RunPodSandbox(nullptr, &run, &run_response);
+    v1::CreateContainerRequest create;
+    v1::CreateContainerResponse create_response;
+    auto result = service_->CreateContainer(nullptr, &create, &create_response);
     EXPECT_EQ(result.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_NE(result.error_message().find("RunPodSandbox"), std::string::npos);
+    EXPECT_NE(result.error_message().find("CreateContainer"), std::string::npos);
 
     berth::daemon::server::CriImageService images(*state_);
     v1::PullImageRequest pull;

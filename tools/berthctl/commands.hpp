@@ -10,6 +10,7 @@ namespace berth::ctl {
 
 void add_version_command(CLI::App& app, const ClientOptions& options);
 void add_info_command(CLI::App& app, const ClientOptions& options);
+void add_pod_commands(CLI::App& app, const ClientOptions& options);
 
 // Thrown by a verb to end berthctl with exit status 1 and this message.
 class CommandFailed : public std::runtime_error {

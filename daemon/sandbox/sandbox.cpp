@@ -1,0 +1,113 @@
+#include "sandbox/sandbox.hpp"
+
+#include <stdexcept>
+
+#include <google/protobuf/util/json_util.h>
+
+namespace berth::daemon::sandbox {
+
+const char* to_string(SandboxState state) {
+    switch (state) {
+    case SandboxState::Creating:
+        return "creating";
+    case SandboxState::Ready:
+        return "ready";
+    case SandboxState::NotReady:
+        break;
+    }
+    return "notready";
+}
+
+namespace {
+
+SandboxState parse_state(const std::string& text) {
+    if (text == "ready") {
+        return SandboxState::Ready;
+    }
+    if (text == "notready") {
+        return SandboxState::NotReady;
+    }
+    if (text == "creating") {
+        return SandboxState::Creating;
+    }
+    throw std::runtime_error("unknown sandbox state \"" + text + "\"");
+}
+
+}  // namespace
+
+std::string sandbox_name(const runtime::v1::PodSandboxMetadata& metadata) {
+    return "k8s_POD_" + metadata.name() + "_" + metadata.namespace_() + "_" + metadata.uid() + "_" +
+           std::to_string(metadata.attempt());
+}
+
+nlohmann::json to_json(const Sandbox& sandbox) {
+    std::string config_text;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    auto status =
+        google::protobuf::util::MessageToJsonString(sandbox.config, &config_text, options);
+    if (!status.ok()) {
+        throw std::runtime_error("cannot encode the pod config: " + status.ToString());
+    }
+    return {
+        {"id", sandbox.id},
+        {"name", sandbox.name},
+        {"runtime_handler", sandbox.runtime_handler},
+        {"created_at", sandbox.created_at},
+        {"state", to_string(sandbox.state)},
+        {"config", nlohmann::json::parse(config_text)},
+        {"namespaces",
+         {{"network", sandbox.netns_path},
+          {"ipc", sandbox.ipcns_path},
+          {"uts", sandbox.utsns_path}}},
+        {"files",
+         {{"resolv_conf", sandbox.resolv_conf_path},
+          {"hostname", sandbox.hostname_path},
+          {"hosts", sandbox.hosts_path},
+          {"shm", sandbox.shm_path}}},
+        {"network",
+         {{"name", sandbox.network_name},
+          {"attached", sandbox.network_attached},
+          {"cni_config", sandbox.cni_config},
+          {"cni_result", sandbox.cni_result},
+          {"ip", sandbox.ip},
+          {"additional_ips", sandbox.additional_ips}}},
+        {"cgroup_parent", sandbox.cgroup_parent},
+    };
+}
+
+void from_json(const nlohmann::json& json, Sandbox& sandbox) {
+    try {
+        sandbox.id = json.at("id").get<std::string>();
+        sandbox.name = json.at("name").get<std::string>();
+        sandbox.runtime_handler = json.at("runtime_handler").get<std::string>();
+        sandbox.created_at = json.at("created_at").get<std::int64_t>();
+        sandbox.state = parse_state(json.at("state").get<std::string>());
+        const auto status =
+            google::protobuf::util::JsonStringToMessage(json.at("config").dump(), &sandbox.config);
+        if (!status.ok()) {
+            throw std::runtime_error("bad pod config: " + status.ToString());
+        }
+        const auto& namespaces = json.at("namespaces");
+        sandbox.netns_path = namespaces.at("network").get<std::string>();
+        sandbox.ipcns_path = namespaces.at("ipc").get<std::string>();
+        sandbox.utsns_path = namespaces.at("uts").get<std::string>();
+        const auto& files = json.at("files");
+        sandbox.resolv_conf_path = files.at("resolv_conf").get<std::string>();
+        sandbox.hostname_path = files.at("hostname").get<std::string>();
+        sandbox.hosts_path = files.at("hosts").get<std::string>();
+        sandbox.shm_path = files.at("shm").get<std::string>();
+        const auto& network = json.at("network");
+        sandbox.network_name = network.at("name").get<std::string>();
+        sandbox.network_attached = network.at("attached").get<bool>();
+        sandbox.cni_config = network.at("cni_config");
+        sandbox.cni_result = network.at("cni_result");
+        sandbox.ip = network.at("ip").get<std::string>();
+        sandbox.additional_ips = network.at("additional_ips").get<std::vector<std::string>>();
+        sandbox.cgroup_parent = json.at("cgroup_parent").get<std::string>();
+    } catch (const nlohmann::json::exception& error) {
+        throw std::runtime_error(std::string("malformed sandbox record: ") + error.what());
+    }
+}
+
+}  // namespace berth::daemon::sandbox

@@ -1,0 +1,258 @@
+#include "sandbox/sandbox_manager.hpp"
+
+#include <chrono>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "berth/storage/atomic_file.hpp"
+#include "sandbox/ids.hpp"
+#include "sandbox/pod_files.hpp"
+#include "sandbox/rollback.hpp"
+#include "sandbox/sandbox_namespaces.hpp"
+#include "sandbox/sandbox_network.hpp"
+#include "sandbox/shm_mount.hpp"
+#include "status_error.hpp"
+
+namespace berth::daemon::sandbox {
+
+namespace v1 = runtime::v1;
+
+namespace {
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+const v1::NamespaceOption& namespace_options(const v1::PodSandboxConfig& config) {
+    return config.linux().security_context().namespace_options();
+}
+
+}  // namespace
+
+SandboxManager::SandboxManager(std::shared_ptr<const config::Config> config,
+                               const oci::RuntimeHandlers& handlers, SandboxStore& store)
+    : config_(std::move(config)), handlers_(handlers), store_(store) {}
+
+void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
+    if (!request.has_config()) {
+        throw invalid_argument("config is required");
+    }
+    const auto& config = request.config();
+    if (!config.has_metadata()) {
+        throw invalid_argument("config.metadata is required");
+    }
+    const auto& metadata = config.metadata();
+    if (metadata.name().empty()) {
+        throw invalid_argument("config.metadata.name is required");
+    }
+    if (metadata.namespace_().empty()) {
+        throw invalid_argument("config.metadata.namespace is required");
+    }
+    if (metadata.uid().empty()) {
+        throw invalid_argument("config.metadata.uid is required");
+    }
+    if (handlers_.find(request.runtime_handler()) == nullptr) {
+        throw invalid_argument(handlers_.unknown_handler_message(request.runtime_handler()));
+    }
+    const auto& options = namespace_options(config);
+    if (options.network() == v1::TARGET || options.network() == v1::CONTAINER ||
+        options.ipc() == v1::TARGET || options.ipc() == v1::CONTAINER) {
+        throw invalid_argument("network and IPC namespaces of a pod must be POD or NODE");
+    }
+    validate_sysctls(config);
+}
+
+std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
+    validate(request);
+    const auto& config = request.config();
+    const auto& options = namespace_options(config);
+    const bool host_network = options.network() == v1::NODE;
+    const bool host_ipc = options.ipc() == v1::NODE;
+
+    Sandbox record;
+    record.id = new_id();
+    record.name = sandbox_name(config.metadata());
+    record.config = config;
+    record.runtime_handler = handlers_.resolve_name(request.runtime_handler());
+    record.created_at = now_ns();
+    record.state = SandboxState::Creating;
+    record.cgroup_parent = config.linux().cgroup_parent();
+
+    store_.reserve_name(record.name, record.id);
+    Rollback rollback;
+    rollback.add("the name reservation",
+                 [this, &record] { store_.release_name(record.name, record.id); });
+    // Written before anything is created: if berthd dies half-way, restore
+    // finds a "creating" record and undoes what it names.
+    store_.put(record);
+    rollback.add("the sandbox record", [this, &record] { store_.erase(record.id); });
+
+    const std::string& runroot = config_->runroot;
+    const std::string hostname = pod_hostname(config);
+    if (!host_network) {
+        record.netns_path = pin_pod_namespace(PodNamespace::Net, runroot, record.id);
+        rollback.add("the network namespace",
+                     [&record] { unpin_pod_namespace(record.netns_path); });
+        record.utsns_path = pin_pod_namespace(PodNamespace::Uts, runroot, record.id, hostname);
+        rollback.add("the UTS namespace", [&record] { unpin_pod_namespace(record.utsns_path); });
+    }
+    if (!host_ipc) {
+        record.ipcns_path = pin_pod_namespace(PodNamespace::Ipc, runroot, record.id);
+        rollback.add("the IPC namespace", [&record] { unpin_pod_namespace(record.ipcns_path); });
+        record.shm_path = runroot + "/shm/" + record.id;
+        mount_shm(record.shm_path);
+        rollback.add("the shm mount", [&record] { unmount_and_remove(record.shm_path); });
+    }
+
+    const std::string dir = store_.directory_of(record.id);
+    record.resolv_conf_path = dir + "/resolv.conf";
+    storage::write_file_atomically(
+        record.resolv_conf_path,
+        resolv_conf_content(config.has_dns_config() ? &config.dns_config() : nullptr), 0644);
+    record.hostname_path = dir + "/hostname";
+    storage::write_file_atomically(record.hostname_path, hostname + "\n", 0644);
+    apply_sysctls(record);
+    store_.put(record);
+
+    if (!host_network) {
+        auto attachment = attach_network(*config_, record);
+        record.network_name = attachment.network_name;
+        record.cni_config = attachment.cni_config;
+        record.cni_result = attachment.cni_result;
+        record.ip = attachment.ip;
+        record.additional_ips = attachment.additional_ips;
+        record.network_attached = true;
+        rollback.add("the CNI network", [this, &record] { detach_network(*config_, record); });
+    }
+    record.hosts_path = dir + "/hosts";
+    storage::write_file_atomically(record.hosts_path, hosts_content(hostname, record.ip), 0644);
+
+    record.state = SandboxState::Ready;
+    store_.put(record);
+    rollback.commit();
+    spdlog::info("RunPodSandbox: {} ready as {} (ip {})", record.name, record.id,
+                 record.ip.empty() ? "host network" : record.ip);
+    return record.id;
+}
+
+void SandboxManager::release_network(Sandbox& record) {
+    if (!record.network_attached) {
+        return;
+    }
+    detach_network(*config_, record);
+    record.network_attached = false;
+}
+
+void SandboxManager::stop_locked(const std::string& id) {
+    auto current = store_.get(id);
+    if (!current) {
+        return;
+    }
+    Sandbox record = *current;
+    release_network(record);
+    if (!record.shm_path.empty()) {
+        unmount_and_remove(record.shm_path);
+    }
+    if (record.state != SandboxState::NotReady || current->network_attached) {
+        record.state = SandboxState::NotReady;
+        store_.put(record);
+        spdlog::info("StopPodSandbox: {} stopped", record.name);
+    }
+}
+
+void SandboxManager::stop(const std::string& id_or_prefix) {
+    std::string id;
+    try {
+        id = store_.resolve(id_or_prefix);
+    } catch (const StatusError& error) {
+        if (error.code() != grpc::StatusCode::NOT_FOUND) {
+            throw;
+        }
+        // Already removed: nothing left to stop, as kubelet expects.
+        return;
+    }
+    auto lock = store_.operation_lock(id);
+    if (!lock) {
+        return;
+    }
+    std::lock_guard guard(*lock);
+    stop_locked(id);
+}
+
+void SandboxManager::release_everything(Sandbox& record) {
+    release_network(record);
+    unmount_and_remove(record.shm_path);
+    for (const auto& path : {record.netns_path, record.utsns_path, record.ipcns_path}) {
+        if (!path.empty()) {
+            unpin_pod_namespace(path);
+        }
+    }
+}
+
+void SandboxManager::remove(const std::string& id_or_prefix) {
+    std::string id;
+    try {
+        id = store_.resolve(id_or_prefix);
+    } catch (const StatusError& error) {
+        if (error.code() != grpc::StatusCode::NOT_FOUND) {
+            throw;
+        }
+        return;  // removing what is gone succeeds (CRI: idempotent)
+    }
+    auto lock = store_.operation_lock(id);
+    if (!lock) {
+        return;
+    }
+    std::lock_guard guard(*lock);
+    auto current = store_.get(id);
+    if (!current) {
+        return;
+    }
+    stop_locked(id);
+    Sandbox record = *store_.get(id);
+    release_everything(record);
+    store_.erase(id);
+    spdlog::info("RemovePodSandbox: {} removed", record.name);
+}
+
+void SandboxManager::restore() {
+    std::vector<std::string> problems;
+    store_.load(problems);
+    for (const auto& problem : problems) {
+        spdlog::error("restore: skipping an unreadable sandbox record: {}", problem);
+    }
+    int ready = 0;
+    int not_ready = 0;
+    for (const auto& current : store_.list()) {
+        Sandbox record = *current;
+        try {
+            if (record.state == SandboxState::Creating) {
+                spdlog::warn("restore: {} was being created when berthd stopped; cleaning it up",
+                             record.id);
+                release_everything(record);
+                store_.erase(record.id);
+                continue;
+            }
+            const bool namespaces_alive =
+                (record.netns_path.empty() ||
+                 pod_namespace_pinned(record.netns_path, PodNamespace::Net)) &&
+                (record.ipcns_path.empty() ||
+                 pod_namespace_pinned(record.ipcns_path, PodNamespace::Ipc));
+            if (record.state == SandboxState::Ready && !namespaces_alive) {
+                // After a reboot: the pod is gone, its record stays until
+                // kubelet stops and removes it (which runs CNI DEL).
+                record.state = SandboxState::NotReady;
+                store_.put(record);
+            }
+            (record.state == SandboxState::Ready ? ready : not_ready)++;
+        } catch (const std::exception& error) {
+            spdlog::error("restore: sandbox {}: {}", record.id, error.what());
+        }
+    }
+    spdlog::info("restore: {} pod sandboxes ready, {} not ready", ready, not_ready);
+}
+
+}  // namespace berth::daemon::sandbox

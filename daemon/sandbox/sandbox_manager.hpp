@@ -1,0 +1,46 @@
+// Pod sandbox lifecycle: RunPodSandbox, StopPodSandbox, RemovePodSandbox and
+// restore at start. No pause container: namespaces are created and pinned by
+// the daemon, networking is done with the CNI plugins, and everything a step
+// created is undone when a later step fails.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "berth/config/config.hpp"
+#include "berth/cri_api.hpp"
+#include "berth/oci/runtime_handlers.hpp"
+#include "sandbox/sandbox_store.hpp"
+
+namespace berth::daemon::sandbox {
+
+class SandboxManager {
+public:
+    SandboxManager(std::shared_ptr<const config::Config> config,
+                   const oci::RuntimeHandlers& handlers, SandboxStore& store);
+
+    // Returns the new sandbox's id. Throws StatusError.
+    std::string run(const runtime::v1::RunPodSandboxRequest& request);
+    // Idempotent: a stopped sandbox, or one whose resources are gone, is fine.
+    void stop(const std::string& id_or_prefix);
+    // Idempotent: an unknown id is fine.
+    void remove(const std::string& id_or_prefix);
+
+    // Loads every record at start: half-created sandboxes are cleaned up,
+    // ready ones whose namespaces did not survive (a reboot) become NotReady.
+    void restore();
+
+    const SandboxStore& store() const { return store_; }
+
+private:
+    void validate(const runtime::v1::RunPodSandboxRequest& request) const;
+    void stop_locked(const std::string& id);
+    void release_network(Sandbox& record);
+    void release_everything(Sandbox& record);
+
+    std::shared_ptr<const config::Config> config_;
+    const oci::RuntimeHandlers& handlers_;
+    SandboxStore& store_;
+};
+
+}  // namespace berth::daemon::sandbox

@@ -1,0 +1,27 @@
+// The pod's pinned namespaces and the sysctls applied inside them.
+#pragma once
+
+#include <string>
+
+#include "berth/cri_api.hpp"
+#include "sandbox/sandbox.hpp"
+
+namespace berth::daemon::sandbox {
+
+enum class PodNamespace { Net, Ipc, Uts };
+
+// Creates a new namespace and pins it at <runroot>/<kind>ns/<id>; returns
+// the pin path. The UTS namespace gets `hostname`.
+std::string pin_pod_namespace(PodNamespace kind, const std::string& runroot, const std::string& id,
+                              const std::string& hostname = "");
+void unpin_pod_namespace(const std::string& path);
+bool pod_namespace_pinned(const std::string& path, PodNamespace kind);
+
+// Checks every sysctl of the config against the pod's namespace modes
+// (INVALID_ARGUMENT for a node-wide one, or a net/ipc one while that
+// namespace is the host's) without applying anything.
+void validate_sysctls(const runtime::v1::PodSandboxConfig& config);
+// Writes them inside the pinned namespaces.
+void apply_sysctls(const Sandbox& record);
+
+}  // namespace berth::daemon::sandbox

@@ -1,0 +1,51 @@
+// An error that knows which gRPC status it becomes. Code below the RPC
+// handlers throws these; each handler turns them into its reply, so that a
+// bad request is INVALID_ARGUMENT, an unknown id NOT_FOUND, and so on, with
+// a message that names the RPC.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+namespace berth::daemon {
+
+class StatusError : public std::runtime_error {
+public:
+    StatusError(grpc::StatusCode code, const std::string& message)
+        : std::runtime_error(message), code_(code) {}
+    grpc::StatusCode code() const { return code_; }
+
+private:
+    grpc::StatusCode code_;
+};
+
+inline StatusError invalid_argument(const std::string& message) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, message};
+}
+inline StatusError not_found(const std::string& message) {
+    return {grpc::StatusCode::NOT_FOUND, message};
+}
+inline StatusError already_exists(const std::string& message) {
+    return {grpc::StatusCode::ALREADY_EXISTS, message};
+}
+inline StatusError failed_precondition(const std::string& message) {
+    return {grpc::StatusCode::FAILED_PRECONDITION, message};
+}
+
+// Runs `body`, turning exceptions into a status whose message starts with
+// the RPC's name. Anything that is not a StatusError is an internal error.
+template <typename Body>
+grpc::Status rpc_status(const char* rpc, Body&& body) {
+    try {
+        body();
+        return grpc::Status::OK;
+    } catch (const StatusError& error) {
+        return {error.code(), std::string(rpc) + ": " + error.what()};
+    } catch (const std::exception& error) {
+        return {grpc::StatusCode::INTERNAL, std::string(rpc) + ": " + error.what()};
+    }
+}
+
+}  // namespace berth::daemon

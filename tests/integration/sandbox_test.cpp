@@ -1,0 +1,452 @@
+// Pod sandboxes on a real berthd with the real CNI plugins (bridge,
+// host-local, loopback, portmap). Each test gets its own CNI directory,
+// bridge, subnet and IPAM directory, and removes them.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "berthd_instance.hpp"
+#include "mount_cleanup.hpp"
+
+namespace v1 = runtime::v1;
+using berth::test::BerthdInstance;
+using berth::test::BerthdOptions;
+using berth::test::deadline_context;
+using berth::test::read_file;
+using berth::test::run_command;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A bridge network of the test's own: a random /24 in 10.233.0.0/16 and a
+// bridge name that no other test run uses.
+struct TestNetwork {
+    int octet;
+    std::string bridge;
+    std::string subnet_prefix;  // "10.233.N."
+
+    TestNetwork() {
+        std::random_device random;
+        octet = static_cast<int>(random() % 250) + 1;
+        bridge = "bt" + std::to_string(getpid() % 100000) + "x" + std::to_string(octet);
+        subnet_prefix = "10.233." + std::to_string(octet) + ".";
+    }
+    ~TestNetwork() { run_command("ip link delete " + bridge + " 2>/dev/null"); }
+
+    std::string conflist(const std::string& ipam_dir) const {
+        nlohmann::json list = {
+            {"cniVersion", "1.0.0"},
+            {"name", "berth-test"},
+            {"plugins",
+             {{{"type", "bridge"},
+               {"bridge", bridge},
+               {"isGateway", false},
+               {"ipMasq", false},
+               {"ipam",
+                {{"type", "host-local"},
+                 {"dataDir", ipam_dir},
+                 {"ranges", {{{{"subnet", subnet_prefix + "0/24"}}}}}}}},
+              {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}},
+              {{"type", "loopback"}}}},
+        };
+        return list.dump(2);
+    }
+};
+
+class SandboxTest : public testing::Test {
+protected:
+    void SetUp() override {
+        berthd_ = std::make_unique<BerthdInstance>();
+        write_network(network_.conflist(ipam_dir()));
+        ASSERT_TRUE(berthd_->start()) << berthd_->log();
+        stub_ = berthd_->runtime();
+    }
+
+    void TearDown() override {
+        // Remove whatever a failed test left, through the daemon, so that
+        // CNI DEL releases addresses and port mappings.
+        if (stub_ && berthd_->process().running()) {
+            for (const auto& pod : list()) {
+                remove(pod.id());
+            }
+        }
+        stub_.reset();
+        berthd_.reset();
+    }
+
+    std::string ipam_dir() const { return berthd_->dir() / "ipam"; }
+    void write_network(const std::string& content) {
+        berthd_->dir().write("net.d/10-test.conflist", content);
+    }
+
+    static v1::PodSandboxConfig pod_config(const std::string& name) {
+        v1::PodSandboxConfig config;
+        config.mutable_metadata()->set_name(name);
+        config.mutable_metadata()->set_namespace_("default");
+        config.mutable_metadata()->set_uid("uid-" + name);
+        (*config.mutable_labels())["app"] = name;
+        return config;
+    }
+
+    grpc::Status run(const v1::PodSandboxConfig& config, std::string* id,
+                     const std::string& handler = "") {
+        v1::RunPodSandboxRequest request;
+        *request.mutable_config() = config;
+        request.set_runtime_handler(handler);
+        v1::RunPodSandboxResponse response;
+        auto status = stub_->RunPodSandbox(deadline_context(60s).get(), request, &response);
+        *id = response.pod_sandbox_id();
+        return status;
+    }
+
+    std::string run_ok(const v1::PodSandboxConfig& config) {
+        std::string id;
+        auto status = run(config, &id);
+        EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << berthd_->log();
+        return id;
+    }
+
+    v1::PodSandboxStatusResponse status(const std::string& id, grpc::Status* result = nullptr) {
+        v1::PodSandboxStatusRequest request;
+        request.set_pod_sandbox_id(id);
+        request.set_verbose(true);
+        v1::PodSandboxStatusResponse response;
+        auto status = stub_->PodSandboxStatus(deadline_context().get(), request, &response);
+        if (result != nullptr) {
+            *result = status;
+        } else {
+            EXPECT_TRUE(status.ok()) << status.error_message();
+        }
+        return response;
+    }
+
+    nlohmann::json info(const std::string& id) {
+        return nlohmann::json::parse(status(id).info().at("info"));
+    }
+
+    std::vector<v1::PodSandbox> list(const v1::PodSandboxFilter& filter = {}) {
+        v1::ListPodSandboxRequest request;
+        *request.mutable_filter() = filter;
+        v1::ListPodSandboxResponse response;
+        EXPECT_TRUE(stub_->ListPodSandbox(deadline_context().get(), request, &response).ok());
+        return {response.items().begin(), response.items().end()};
+    }
+
+    grpc::Status stop(const std::string& id) {
+        v1::StopPodSandboxRequest request;
+        request.set_pod_sandbox_id(id);
+        v1::StopPodSandboxResponse response;
+        return stub_->StopPodSandbox(deadline_context(60s).get(), request, &response);
+    }
+
+    grpc::Status remove(const std::string& id) {
+        v1::RemovePodSandboxRequest request;
+        request.set_pod_sandbox_id(id);
+        v1::RemovePodSandboxResponse response;
+        return stub_->RemovePodSandbox(deadline_context(60s).get(), request, &response);
+    }
+
+    // host-local keeps one file per allocated address.
+    int allocated_addresses() const {
+        int count = 0;
+        std::error_code error;
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(ipam_dir(), error)) {
+            if (entry.path().filename().string().rfind(network_.subnet_prefix, 0) == 0) {
+                ++count;
+            }
+        }
+        return count;
+    }
+
+    std::vector<std::string> mounts() const {
+        return berth::test::mounts_below(berthd_->dir().path().string());
+    }
+
+    TestNetwork network_;
+    std::unique_ptr<BerthdInstance> berthd_;
+    std::unique_ptr<v1::RuntimeService::Stub> stub_;
+};
+
+}  // namespace
+
+TEST_F(SandboxTest, LifecycleWithRealNetworking) {
+    const std::string id = run_ok(pod_config("web"));
+    ASSERT_EQ(id.size(), 64u);
+
+    const auto response = status(id);
+    EXPECT_EQ(response.status().state(), v1::SANDBOX_READY);
+    EXPECT_EQ(response.status().metadata().name(), "web");
+    EXPECT_GT(response.status().created_at(), 0);
+    EXPECT_GT(response.timestamp(), 0);
+    const std::string ip = response.status().network().ip();
+    EXPECT_EQ(ip.rfind(network_.subnet_prefix, 0), 0u) << ip;
+    EXPECT_EQ(allocated_addresses(), 1);
+
+    // The pinned namespace holds the address on eth0 and has lo up.
+    const std::string netns = info(id)["netns"];
+    auto addresses = run_command("nsenter --net=" + netns + " ip -o addr show");
+    EXPECT_NE(addresses.output.find("eth0"), std::string::npos) << addresses.output;
+    EXPECT_NE(addresses.output.find(ip + "/24"), std::string::npos) << addresses.output;
+    auto loopback = run_command("nsenter --net=" + netns + " ip -o link show lo");
+    EXPECT_NE(loopback.output.find("UP"), std::string::npos) << loopback.output;
+
+    // Prefix lookups work as crictl users expect.
+    EXPECT_EQ(status(id.substr(0, 12)).status().id(), id);
+
+    ASSERT_TRUE(stop(id).ok());
+    EXPECT_EQ(status(id).status().state(), v1::SANDBOX_NOTREADY);
+    EXPECT_EQ(allocated_addresses(), 0);
+    ASSERT_TRUE(stop(id).ok()) << "stop is idempotent";
+
+    ASSERT_TRUE(remove(id).ok());
+    grpc::Status result;
+    status(id, &result);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_TRUE(remove(id).ok()) << "remove is idempotent";
+    EXPECT_TRUE(stop(id).ok()) << "stopping a removed pod succeeds";
+    EXPECT_EQ(mounts(), std::vector<std::string>{});
+    EXPECT_FALSE(std::filesystem::exists(berthd_->dir() / ("root/sandboxes/" + id)));
+}
+
+TEST_F(SandboxTest, TwoPodsGetDistinctAddressesAndReachEachOther) {
+    const std::string a = run_ok(pod_config("a"));
+    const std::string b = run_ok(pod_config("b"));
+    const std::string ip_a = status(a).status().network().ip();
+    const std::string ip_b = status(b).status().network().ip();
+    EXPECT_NE(ip_a, ip_b);
+    const std::string netns_a = info(a)["netns"];
+    auto ping = run_command("nsenter --net=" + netns_a + " busybox ping -c 1 -W 3 " + ip_b);
+    EXPECT_EQ(ping.exit_code, 0) << ping.output;
+}
+
+TEST_F(SandboxTest, ListFiltersByIdStateAndLabels) {
+    const std::string a = run_ok(pod_config("alpha"));
+    const std::string b = run_ok(pod_config("beta"));
+    ASSERT_TRUE(stop(b).ok());
+    EXPECT_EQ(list().size(), 2u);
+
+    v1::PodSandboxFilter by_label;
+    (*by_label.mutable_label_selector())["app"] = "alpha";
+    auto found = list(by_label);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].id(), a);
+
+    v1::PodSandboxFilter by_state;
+    by_state.mutable_state()->set_state(v1::SANDBOX_NOTREADY);
+    found = list(by_state);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].id(), b);
+
+    v1::PodSandboxFilter by_prefix;
+    by_prefix.set_id(a.substr(0, 10));
+    found = list(by_prefix);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].metadata().name(), "alpha");
+}
+
+TEST_F(SandboxTest, HostPortMappingsComeAndGo) {
+    auto config = pod_config("ports");
+    auto* port = config.add_port_mappings();
+    const int host_port = 20000 + network_.octet;
+    port->set_host_port(host_port);
+    port->set_container_port(80);
+    port->set_protocol(v1::TCP);
+    const std::string id = run_ok(config);
+    const std::string rule = "--dport " + std::to_string(host_port);
+    EXPECT_NE(run_command("iptables -t nat -S").output.find(rule), std::string::npos);
+    ASSERT_TRUE(stop(id).ok());
+    EXPECT_EQ(run_command("iptables -t nat -S").output.find(rule), std::string::npos);
+}
+
+TEST_F(SandboxTest, DnsHostnameAndSysctls) {
+    auto config = pod_config("dns");
+    config.set_hostname("dns-host");
+    config.mutable_dns_config()->add_servers("10.96.0.10");
+    config.mutable_dns_config()->add_searches("default.svc.cluster.local");
+    config.mutable_dns_config()->add_options("ndots:5");
+    (*config.mutable_linux()->mutable_sysctls())["net.ipv4.ip_unprivileged_port_start"] = "0";
+    const std::string id = run_ok(config);
+    const auto details = info(id);
+    EXPECT_EQ(read_file(details["resolvConf"]),
+              "search default.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
+    auto uts = run_command("nsenter --uts=" + details["utsns"].get<std::string>() + " hostname");
+    EXPECT_EQ(uts.output, "dns-host\n");
+    auto sysctl = run_command("nsenter --net=" + details["netns"].get<std::string>() +
+                              " cat /proc/sys/net/ipv4/ip_unprivileged_port_start");
+    EXPECT_EQ(sysctl.output, "0\n");
+    EXPECT_NE(read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start"), "0\n");
+    // The pod's /dev/shm is a tmpfs of its own.
+    const std::string shm = details["shm"];
+    const auto all_mounts = mounts();
+    EXPECT_NE(std::find(all_mounts.begin(), all_mounts.end(), shm), all_mounts.end());
+}
+
+TEST_F(SandboxTest, HostNetworkPodGetsNoNamespaceAndNoAddress) {
+    auto config = pod_config("hostnet");
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+        v1::NODE);
+    const std::string id = run_ok(config);
+    const auto response = status(id);
+    EXPECT_EQ(response.status().state(), v1::SANDBOX_READY);
+    EXPECT_EQ(response.status().network().ip(), "");
+    EXPECT_EQ(info(id)["netns"], "");
+    EXPECT_EQ(allocated_addresses(), 0);
+}
+
+TEST_F(SandboxTest, BadRequestsGetClearErrors) {
+    std::string id;
+    auto config = pod_config("bad");
+    config.mutable_metadata()->clear_uid();
+    auto result = run(config, &id);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(result.error_message().find("config.metadata.uid is required"), std::string::npos)
+        << result.error_message();
+
+    result = run(pod_config("handler"), &id, "gvisor");
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(result.error_message().find("runtime handler \"gvisor\" is not configured"),
+              std::string::npos);
+
+    config = pod_config("node-wide");
+    (*config.mutable_linux()->mutable_sysctls())["kernel.panic"] = "1";
+    result = run(config, &id);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(result.error_message().find("not namespaced"), std::string::npos);
+
+    config = pod_config("hostnet-sysctl");
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+        v1::NODE);
+    (*config.mutable_linux()->mutable_sysctls())["net.core.somaxconn"] = "1024";
+    result = run(config, &id);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+    const std::string first = run_ok(pod_config("twice"));
+    result = run(pod_config("twice"), &id);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_NE(result.error_message().find(first), std::string::npos) << result.error_message();
+
+    grpc::Status lookup;
+    status("ffffffffffff", &lookup);
+    EXPECT_EQ(lookup.error_code(), grpc::StatusCode::NOT_FOUND);
+    status("not-an-id", &lookup);
+    EXPECT_EQ(lookup.error_code(), grpc::StatusCode::NOT_FOUND);
+    // Nothing was left by the refused requests.
+    EXPECT_EQ(list().size(), 1u);
+}
+
+TEST_F(SandboxTest, FailingPluginUndoesEverything) {
+    nlohmann::json broken = nlohmann::json::parse(network_.conflist(ipam_dir()));
+    broken["plugins"].push_back({{"type", "no-such-plugin-berth"}});
+    write_network(broken.dump());
+    std::string id;
+    const auto result = run(pod_config("broken"), &id);
+    EXPECT_FALSE(result.ok());
+    EXPECT_NE(result.error_message().find("no-such-plugin-berth"), std::string::npos)
+        << result.error_message();
+    EXPECT_EQ(list().size(), 0u);
+    EXPECT_EQ(mounts(), std::vector<std::string>{});
+    EXPECT_EQ(allocated_addresses(), 0);
+
+    // The name is free again once the network works.
+    write_network(network_.conflist(ipam_dir()));
+    EXPECT_FALSE(run_ok(pod_config("broken")).empty());
+}
+
+TEST_F(SandboxTest, PodsSurviveADaemonCrash) {
+    std::map<std::string, std::string> addresses;
+    for (const char* name : {"one", "two", "three"}) {
+        const std::string id = run_ok(pod_config(name));
+        addresses[id] = status(id).status().network().ip();
+    }
+    stub_.reset();
+    ASSERT_TRUE(berthd_->crash_and_restart()) << berthd_->log();
+    stub_ = berthd_->runtime();
+    const auto pods = list();
+    ASSERT_EQ(pods.size(), 3u);
+    for (const auto& pod : pods) {
+        EXPECT_EQ(pod.state(), v1::SANDBOX_READY);
+        EXPECT_EQ(status(pod.id()).status().network().ip(), addresses.at(pod.id()));
+    }
+    for (const auto& pod : pods) {
+        EXPECT_TRUE(stop(pod.id()).ok());
+        EXPECT_TRUE(remove(pod.id()).ok());
+    }
+    EXPECT_EQ(mounts(), std::vector<std::string>{});
+    EXPECT_EQ(allocated_addresses(), 0);
+}
+
+TEST_F(SandboxTest, PodsWhoseNamespacesVanishedComeBackNotReady) {
+    // What a reboot does: runroot is emptied while berthd is down.
+    const std::string id = run_ok(pod_config("reboot"));
+    stub_.reset();
+    berthd_->process().signal(SIGKILL);
+    berthd_->process().wait_for_exit(10s);
+    berth::test::unmount_all_below(berthd_->dir() / "run");
+    std::filesystem::remove_all(berthd_->dir() / "run");
+    ASSERT_TRUE(berthd_->crash_and_restart()) << berthd_->log();
+    stub_ = berthd_->runtime();
+    EXPECT_EQ(status(id).status().state(), v1::SANDBOX_NOTREADY);
+    // Stop runs CNI DEL from the cached result: the address is released.
+    EXPECT_TRUE(stop(id).ok());
+    EXPECT_EQ(allocated_addresses(), 0);
+    EXPECT_TRUE(remove(id).ok());
+}
+
+TEST_F(SandboxTest, BerthctlPodVerbs) {
+    const std::string berthctl =
+        std::string(BERTHCTL_PATH) + " -r unix://" + berthd_->socket_path() + " ";
+    // crictl's pod config format, in YAML with snake_case names.
+    const std::string config = berthd_->dir().write("pod.yaml",
+                                                    "metadata:\n"
+                                                    "  name: cli-pod\n"
+                                                    "  namespace: tools\n"
+                                                    "  uid: cli-uid\n"
+                                                    "  attempt: 1\n"
+                                                    "labels:\n"
+                                                    "  app: cli\n"
+                                                    "dns_config:\n"
+                                                    "  servers: [\"10.96.0.10\"]\n"
+                                                    "log_directory: /tmp/berth-cli-pod-logs\n");
+    auto result = run_command(berthctl + "runp " + config);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const std::string id = result.output.substr(0, result.output.find('\n'));
+    ASSERT_EQ(id.size(), 64u) << result.output;
+
+    result = run_command(berthctl + "pods -q --label app=cli");
+    EXPECT_EQ(result.output, id + "\n");
+    result = run_command(berthctl + "pods --namespace '^tool' --state ready");
+    EXPECT_NE(result.output.find(id.substr(0, 13)), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("cli-pod"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("Ready"), std::string::npos) << result.output;
+    result = run_command(berthctl + "pods -q --name nothing-matches");
+    EXPECT_EQ(result.output, "");
+    result = run_command(berthctl + "pods -o json");
+    EXPECT_EQ(nlohmann::json::parse(result.output)["items"][0]["metadata"]["name"], "cli-pod");
+
+    result = run_command(berthctl + "inspectp " + id.substr(0, 8));
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const auto inspected = nlohmann::json::parse(result.output);
+    EXPECT_EQ(inspected["status"]["state"], "SANDBOX_READY");
+    EXPECT_EQ(
+        inspected["status"]["network"]["ip"].get<std::string>().rfind(network_.subnet_prefix, 0),
+        0u);
+    EXPECT_FALSE(inspected["info"]["netns"].get<std::string>().empty());
+
+    result = run_command(berthctl + "stopp " + id);
+    EXPECT_EQ(result.output, "Stopped sandbox " + id + "\n");
+    result = run_command(berthctl + "rmp -a");
+    EXPECT_EQ(result.output, "Removed sandbox " + id + "\n");
+    EXPECT_EQ(run_command(berthctl + "pods -q").output, "");
+
+    result = run_command(berthctl + "inspectp " + id);
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.output.find("not found"), std::string::npos) << result.output;
+    result = run_command(berthctl + "runp /nonexistent/pod.json");
+    EXPECT_EQ(result.exit_code, 1);
+}

@@ -1,0 +1,175 @@
+// Pod sandbox pieces that need no namespaces: records, names, lookups,
+// sysctl rules, the pod's files, list filters.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "sandbox/pod_files.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sandbox/sandbox_store.hpp"
+#include "sandbox/sysctls.hpp"
+#include "server/sandbox_conversion.hpp"
+#include "status_error.hpp"
+#include "temp_dir.hpp"
+
+namespace v1 = runtime::v1;
+using namespace berth::daemon;
+using berth::test::TempDir;
+
+namespace {
+
+sandbox::Sandbox sample(const std::string& id, const std::string& name) {
+    sandbox::Sandbox record;
+    record.id = id;
+    record.config.mutable_metadata()->set_name(name);
+    record.config.mutable_metadata()->set_namespace_("default");
+    record.config.mutable_metadata()->set_uid("u-" + name);
+    record.config.mutable_metadata()->set_attempt(2);
+    (*record.config.mutable_labels())["app"] = name;
+    record.name = sandbox::sandbox_name(record.config.metadata());
+    record.runtime_handler = "runc";
+    record.created_at = 1700000000123456789;
+    record.state = sandbox::SandboxState::Ready;
+    record.netns_path = "/run/berth/netns/" + id;
+    record.ip = "10.0.0.5";
+    record.additional_ips = {"fd00::5"};
+    record.network_attached = true;
+    record.cni_result = {{"cniVersion", "1.0.0"}};
+    return record;
+}
+
+grpc::StatusCode code_of(const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const StatusError& error) {
+        return error.code();
+    }
+    return grpc::StatusCode::OK;
+}
+
+}  // namespace
+
+TEST(SandboxRecord, JsonRoundTripKeepsEveryField) {
+    const auto record = sample(std::string(64, 'a'), "web");
+    EXPECT_EQ(record.name, "k8s_POD_web_default_u-web_2");
+    sandbox::Sandbox back;
+    sandbox::from_json(nlohmann::json::parse(sandbox::to_json(record).dump()), back);
+    EXPECT_EQ(sandbox::to_json(back), sandbox::to_json(record));
+    EXPECT_EQ(back.config.labels().at("app"), "web");
+    EXPECT_EQ(back.created_at, 1700000000123456789);
+    EXPECT_TRUE(back.network_attached);
+
+    sandbox::Sandbox broken;
+    auto json = sandbox::to_json(record);
+    json["state"] = "exploded";
+    EXPECT_THROW(sandbox::from_json(json, broken), std::runtime_error);
+    json.erase("state");
+    EXPECT_THROW(sandbox::from_json(json, broken), std::runtime_error);
+}
+
+TEST(SandboxStore, NamesIdsPrefixesAndPersistence) {
+    TempDir dir;
+    sandbox::SandboxStore store(dir / "sandboxes");
+    const std::string a = "abc" + std::string(61, '1');
+    const std::string b = "abd" + std::string(61, '2');
+    for (const auto& record : {sample(a, "one"), sample(b, "two")}) {
+        store.reserve_name(record.name, record.id);
+        store.put(record);
+    }
+    EXPECT_EQ(code_of([&] { store.reserve_name("k8s_POD_one_default_u-one_2", "x"); }),
+              grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_EQ(store.resolve("abc"), a);
+    EXPECT_EQ(store.resolve(b), b);
+    EXPECT_EQ(code_of([&] { store.resolve("ab"); }), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(code_of([&] { store.resolve("ffff"); }), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(code_of([&] { store.resolve("ABC"); }), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(code_of([&] { store.resolve(""); }), grpc::StatusCode::INVALID_ARGUMENT);
+
+    // A second store reads the same records back, names included.
+    sandbox::SandboxStore reloaded(dir / "sandboxes");
+    dir.write("sandboxes/" + std::string(64, 'e') + "/sandbox.json", "{broken");
+    std::vector<std::string> problems;
+    reloaded.load(problems);
+    EXPECT_EQ(problems.size(), 1u);
+    EXPECT_EQ(reloaded.list().size(), 2u);
+    EXPECT_EQ(reloaded.get(a)->ip, "10.0.0.5");
+    EXPECT_EQ(code_of([&] { reloaded.reserve_name("k8s_POD_two_default_u-two_2", "y"); }),
+              grpc::StatusCode::ALREADY_EXISTS);
+
+    reloaded.erase(a);
+    EXPECT_EQ(reloaded.get(a), nullptr);
+    EXPECT_FALSE(std::filesystem::exists(dir / ("sandboxes/" + a)));
+    reloaded.reserve_name("k8s_POD_one_default_u-one_2", "z");  // free again
+}
+
+TEST(Sysctls, NamespacedOnesAreSortedIntoTheirNamespace) {
+    using sandbox::SysctlNamespace;
+    EXPECT_EQ(sandbox::classify_sysctl("net.ipv4.ip_unprivileged_port_start"),
+              SysctlNamespace::Net);
+    EXPECT_EQ(sandbox::classify_sysctl("net/core/somaxconn"), SysctlNamespace::Net);
+    EXPECT_EQ(sandbox::classify_sysctl("kernel.shm_rmid_forced"), SysctlNamespace::Ipc);
+    EXPECT_EQ(sandbox::classify_sysctl("fs.mqueue.msg_max"), SysctlNamespace::Ipc);
+    EXPECT_EQ(sandbox::classify_sysctl("kernel.hostname"), SysctlNamespace::Uts);
+    for (const char* bad : {"kernel.panic", "vm.swappiness", "fs.file-max", "", "net..x",
+                            "net.ipv4.conf.all.rp_filter;reboot", "../../etc"}) {
+        EXPECT_EQ(code_of([&] { sandbox::classify_sysctl(bad); }),
+                  grpc::StatusCode::INVALID_ARGUMENT)
+            << bad;
+    }
+    EXPECT_EQ(sandbox::sysctl_path("net.ipv4.ip_forward"), "/proc/sys/net/ipv4/ip_forward");
+    EXPECT_EQ(sandbox::sysctl_path("net/core/somaxconn"), "/proc/sys/net/core/somaxconn");
+}
+
+TEST(PodFiles, ResolvConfHostnameAndHosts) {
+    v1::DNSConfig dns;
+    dns.add_servers("10.96.0.10");
+    dns.add_servers("8.8.8.8");
+    dns.add_searches("ns.svc.cluster.local");
+    dns.add_searches("svc.cluster.local");
+    dns.add_options("ndots:5");
+    EXPECT_EQ(sandbox::resolv_conf_content(&dns),
+              "search ns.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\n"
+              "nameserver 8.8.8.8\noptions ndots:5\n");
+    TempDir dir;
+    const auto host = dir.write("resolv.conf", "nameserver 192.0.2.1\n");
+    EXPECT_EQ(sandbox::resolv_conf_content(nullptr, host), "nameserver 192.0.2.1\n");
+    v1::DNSConfig empty;
+    EXPECT_EQ(sandbox::resolv_conf_content(&empty, host), "nameserver 192.0.2.1\n");
+
+    v1::PodSandboxConfig config;
+    config.mutable_metadata()->set_name("pod-a");
+    EXPECT_EQ(sandbox::pod_hostname(config), "pod-a");
+    config.set_hostname("custom");
+    EXPECT_EQ(sandbox::pod_hostname(config), "custom");
+
+    const auto hosts = sandbox::hosts_content("custom", "10.1.2.3");
+    EXPECT_NE(hosts.find("127.0.0.1\tlocalhost\n"), std::string::npos);
+    EXPECT_NE(hosts.find("10.1.2.3\tcustom\n"), std::string::npos);
+    EXPECT_EQ(sandbox::hosts_content("custom", "").find("custom"), std::string::npos);
+}
+
+TEST(SandboxFilter, AllConditionsMustHold) {
+    const auto record = sample("abcdef" + std::string(58, '0'), "web");
+    v1::PodSandboxFilter filter;
+    EXPECT_TRUE(server::matches(record, filter));
+    filter.set_id("abcd");
+    EXPECT_TRUE(server::matches(record, filter));
+    filter.set_id("abce");
+    EXPECT_FALSE(server::matches(record, filter));
+    filter.clear_id();
+    filter.mutable_state()->set_state(v1::SANDBOX_NOTREADY);
+    EXPECT_FALSE(server::matches(record, filter));
+    filter.mutable_state()->set_state(v1::SANDBOX_READY);
+    EXPECT_TRUE(server::matches(record, filter));
+    (*filter.mutable_label_selector())["app"] = "web";
+    EXPECT_TRUE(server::matches(record, filter));
+    (*filter.mutable_label_selector())["tier"] = "front";
+    EXPECT_FALSE(server::matches(record, filter));
+
+    v1::PodSandboxStatus status;
+    server::fill_pod_sandbox_status(record, &status);
+    EXPECT_EQ(status.network().ip(), "10.0.0.5");
+    ASSERT_EQ(status.network().additional_ips_size(), 1);
+    EXPECT_EQ(status.network().additional_ips(0).ip(), "fd00::5");
+    EXPECT_EQ(status.runtime_handler(), "runc");
+}
