@@ -59,7 +59,9 @@ nlohmann::json to_json(const Sandbox& sandbox) {
         {"namespaces",
          {{"network", sandbox.netns_path},
           {"ipc", sandbox.ipcns_path},
-          {"uts", sandbox.utsns_path}}},
+          {"uts", sandbox.utsns_path},
+          {"pid", sandbox.pidns_path}}},
+        {"init", {{"pid", sandbox.init_pid}, {"start_time", sandbox.init_start_time}}},
         {"files",
          {{"resolv_conf", sandbox.resolv_conf_path},
           {"hostname", sandbox.hostname_path},
@@ -92,6 +94,9 @@ void from_json(const nlohmann::json& json, Sandbox& sandbox) {
         sandbox.netns_path = namespaces.at("network").get<std::string>();
         sandbox.ipcns_path = namespaces.at("ipc").get<std::string>();
         sandbox.utsns_path = namespaces.at("uts").get<std::string>();
+        sandbox.pidns_path = namespaces.at("pid").get<std::string>();
+        sandbox.init_pid = json.at("init").at("pid").get<int>();
+        sandbox.init_start_time = json.at("init").at("start_time").get<std::uint64_t>();
         const auto& files = json.at("files");
         sandbox.resolv_conf_path = files.at("resolv_conf").get<std::string>();
         sandbox.hostname_path = files.at("hostname").get<std::string>();

@@ -31,6 +31,13 @@ struct Sandbox {
     std::string netns_path;
     std::string ipcns_path;
     std::string utsns_path;
+    std::string pidns_path;  // only with a pod-wide PID namespace (pid: POD)
+
+    // berth-pod-init, PID 1 of the pod's PID namespace; 0 when none runs.
+    // The start time (clock ticks after boot) tells it apart from a later
+    // process that reuses the pid.
+    int init_pid = 0;
+    std::uint64_t init_start_time = 0;
 
     // Files and mounts the pod's containers will bind-mount.
     std::string resolv_conf_path;

@@ -8,6 +8,7 @@
 #include "berth/storage/atomic_file.hpp"
 #include "sandbox/ids.hpp"
 #include "sandbox/pod_files.hpp"
+#include "sandbox/pod_init_process.hpp"
 #include "sandbox/rollback.hpp"
 #include "sandbox/sandbox_namespaces.hpp"
 #include "sandbox/sandbox_network.hpp"
@@ -62,6 +63,9 @@ void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
         options.ipc() == v1::TARGET || options.ipc() == v1::CONTAINER) {
         throw invalid_argument("network and IPC namespaces of a pod must be POD or NODE");
     }
+    if (options.pid() == v1::TARGET) {
+        throw invalid_argument("the PID namespace of a pod must be POD, CONTAINER or NODE");
+    }
     validate_sysctls(config);
 }
 
@@ -115,6 +119,14 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
     record.hostname_path = dir + "/hostname";
     storage::write_file_atomically(record.hostname_path, hostname + "\n", 0644);
     apply_sysctls(record);
+    if (options.pid() == v1::POD) {
+        const PodInit init = start_pod_init(find_pod_init_binary(), record);
+        record.init_pid = init.pid;
+        record.init_start_time = init.start_time;
+        rollback.add("the pod init process", [init] { stop_pod_init(init); });
+        record.pidns_path = pin_process_namespace(PodNamespace::Pid, init.pid, runroot, record.id);
+        rollback.add("the PID namespace", [&record] { unpin_pod_namespace(record.pidns_path); });
+    }
     store_.put(record);
 
     if (!host_network) {
@@ -153,10 +165,12 @@ void SandboxManager::stop_locked(const std::string& id) {
     }
     Sandbox record = *current;
     release_network(record);
+    stop_init(record);
     if (!record.shm_path.empty()) {
         unmount_and_remove(record.shm_path);
     }
-    if (record.state != SandboxState::NotReady || current->network_attached) {
+    if (record.state != SandboxState::NotReady || current->network_attached ||
+        current->init_pid != 0) {
         record.state = SandboxState::NotReady;
         store_.put(record);
         spdlog::info("StopPodSandbox: {} stopped", record.name);
@@ -182,10 +196,20 @@ void SandboxManager::stop(const std::string& id_or_prefix) {
     stop_locked(id);
 }
 
+void SandboxManager::stop_init(Sandbox& record) {
+    if (record.init_pid != 0) {
+        stop_pod_init({record.init_pid, record.init_start_time});
+        record.init_pid = 0;
+        record.init_start_time = 0;
+    }
+}
+
 void SandboxManager::release_everything(Sandbox& record) {
     release_network(record);
+    stop_init(record);
     unmount_and_remove(record.shm_path);
-    for (const auto& path : {record.netns_path, record.utsns_path, record.ipcns_path}) {
+    for (const auto& path :
+         {record.netns_path, record.utsns_path, record.ipcns_path, record.pidns_path}) {
         if (!path.empty()) {
             unpin_pod_namespace(path);
         }
@@ -240,7 +264,9 @@ void SandboxManager::restore() {
                 (record.netns_path.empty() ||
                  pod_namespace_pinned(record.netns_path, PodNamespace::Net)) &&
                 (record.ipcns_path.empty() ||
-                 pod_namespace_pinned(record.ipcns_path, PodNamespace::Ipc));
+                 pod_namespace_pinned(record.ipcns_path, PodNamespace::Ipc)) &&
+                (record.init_pid == 0 ||
+                 pod_init_running({record.init_pid, record.init_start_time}));
             if (record.state == SandboxState::Ready && !namespaces_alive) {
                 // After a reboot: the pod is gone, its record stays until
                 // kubelet stops and removes it (which runs CNI DEL).

@@ -36,6 +36,7 @@ private:
     void validate(const runtime::v1::RunPodSandboxRequest& request) const;
     void stop_locked(const std::string& id);
     void release_network(Sandbox& record);
+    void stop_init(Sandbox& record);
     void release_everything(Sandbox& record);
 
     std::shared_ptr<const config::Config> config_;

@@ -30,6 +30,8 @@ int clone_flag(PodNamespace kind) {
         return CLONE_NEWNET;
     case PodNamespace::Ipc:
         return CLONE_NEWIPC;
+    case PodNamespace::Pid:
+        return CLONE_NEWPID;
     case PodNamespace::Uts:
         break;
     }
@@ -42,6 +44,8 @@ const char* proc_name(PodNamespace kind) {
         return "net";
     case PodNamespace::Ipc:
         return "ipc";
+    case PodNamespace::Pid:
+        return "pid";
     case PodNamespace::Uts:
         break;
     }
@@ -114,16 +118,36 @@ void inside(const std::string& path, PodNamespace kind, const std::function<void
 
 }  // namespace
 
-std::string pin_pod_namespace(PodNamespace kind, const std::string& runroot, const std::string& id,
-                              const std::string& hostname) {
+namespace {
+
+std::string create_pin_file(PodNamespace kind, const std::string& runroot, const std::string& id) {
     const std::string path = runroot + "/" + proc_name(kind) + "ns/" + id;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    {
-        UniqueFd file(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
-        if (!file) {
-            fail("create " + path);
-        }
+    UniqueFd file(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    if (!file) {
+        fail("create " + path);
     }
+    return path;
+}
+
+}  // namespace
+
+std::string pin_process_namespace(PodNamespace kind, pid_t pid, const std::string& runroot,
+                                  const std::string& id) {
+    const std::string path = create_pin_file(kind, runroot, id);
+    const std::string source = "/proc/" + std::to_string(pid) + "/ns/" + proc_name(kind);
+    if (mount(source.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+        const int error = errno;
+        unlink(path.c_str());
+        errno = error;
+        fail("pin " + source + " at " + path);
+    }
+    return path;
+}
+
+std::string pin_pod_namespace(PodNamespace kind, const std::string& runroot, const std::string& id,
+                              const std::string& hostname) {
+    const std::string path = create_pin_file(kind, runroot, id);
     try {
         on_fresh_thread([&] {
             if (unshare(clone_flag(kind)) != 0) {

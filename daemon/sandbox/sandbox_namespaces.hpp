@@ -1,6 +1,8 @@
 // The pod's pinned namespaces and the sysctls applied inside them.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "berth/cri_api.hpp"
@@ -8,12 +10,15 @@
 
 namespace berth::daemon::sandbox {
 
-enum class PodNamespace { Net, Ipc, Uts };
+enum class PodNamespace { Net, Ipc, Uts, Pid };
 
 // Creates a new namespace and pins it at <runroot>/<kind>ns/<id>; returns
 // the pin path. The UTS namespace gets `hostname`.
 std::string pin_pod_namespace(PodNamespace kind, const std::string& runroot, const std::string& id,
                               const std::string& hostname = "");
+// Pins the namespace of a running process (the pod's init, for PID).
+std::string pin_process_namespace(PodNamespace kind, pid_t pid, const std::string& runroot,
+                                  const std::string& id);
 void unpin_pod_namespace(const std::string& path);
 bool pod_namespace_pinned(const std::string& path, PodNamespace kind);
 

@@ -3,6 +3,7 @@
 // bridge, subnet and IPAM directory, and removes them.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -449,4 +450,42 @@ TEST_F(SandboxTest, BerthctlPodVerbs) {
     EXPECT_NE(result.output.find("not found"), std::string::npos) << result.output;
     result = run_command(berthctl + "runp /nonexistent/pod.json");
     EXPECT_EQ(result.exit_code, 1);
+}
+
+TEST_F(SandboxTest, PodWidePidNamespaceHasItsOwnInit) {
+    auto config = pod_config("pidns");
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        v1::POD);
+    const std::string id = run_ok(config);
+    const auto details = info(id);
+    const int init = details["initPid"];
+    ASSERT_GT(init, 0);
+    // PID 1 of its own namespace, inside the pod's network namespace.
+    const std::string status_text = read_file("/proc/" + std::to_string(init) + "/status");
+    EXPECT_NE(status_text.find("NSpid:\t" + std::to_string(init) + "\t1\n"), std::string::npos)
+        << status_text;
+    const auto inode = [](const std::string& path) {
+        struct stat info {};
+        EXPECT_EQ(stat(path.c_str(), &info), 0) << path;
+        return info.st_ino;
+    };
+    const std::string proc = "/proc/" + std::to_string(init);
+    EXPECT_EQ(inode(proc + "/ns/net"), inode(details["netns"]));
+    EXPECT_EQ(inode(proc + "/ns/ipc"), inode(details["ipcns"]));
+    // The pinned PID namespace is the init's, and not the host's.
+    EXPECT_EQ(inode(proc + "/ns/pid"), inode(details["pidns"]));
+    EXPECT_NE(inode(proc + "/ns/pid"), inode("/proc/self/ns/pid"));
+    EXPECT_EQ(read_file(proc + "/comm"), "berth-pod-init\n");
+
+    ASSERT_TRUE(stop(id).ok());
+    EXPECT_FALSE(std::filesystem::exists("/proc/" + std::to_string(init) + "/exe"))
+        << "the init is gone after StopPodSandbox";
+    ASSERT_TRUE(remove(id).ok());
+    EXPECT_EQ(mounts(), std::vector<std::string>{});
+
+    // CONTAINER (kubelet's default) starts no init.
+    auto plain = pod_config("no-pidns");
+    plain.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        v1::CONTAINER);
+    EXPECT_EQ(info(run_ok(plain))["initPid"], 0);
 }
