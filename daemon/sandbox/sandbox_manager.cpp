@@ -130,14 +130,18 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
     store_.put(record);
 
     if (!host_network) {
+        // Recorded as attached before ADD starts: a plugin that fails half-way,
+        // or a daemon that dies during ADD, may leave an address or rules
+        // behind, and DEL (harmless for what was never added) releases them.
+        record.cni_config = load_pod_network(*config_);
+        record.network_name = record.cni_config["name"].get<std::string>();
+        record.network_attached = true;
+        store_.put(record);
+        rollback.add("the CNI network", [this, &record] { detach_network(*config_, record); });
         auto attachment = attach_network(*config_, record);
-        record.network_name = attachment.network_name;
-        record.cni_config = attachment.cni_config;
         record.cni_result = attachment.cni_result;
         record.ip = attachment.ip;
         record.additional_ips = attachment.additional_ips;
-        record.network_attached = true;
-        rollback.add("the CNI network", [this, &record] { detach_network(*config_, record); });
     }
     record.hosts_path = dir + "/hosts";
     storage::write_file_atomically(record.hosts_path, hosts_content(hostname, record.ip), 0644);

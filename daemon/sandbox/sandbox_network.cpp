@@ -1,7 +1,5 @@
 #include "sandbox/sandbox_network.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "network/cni_invoke.hpp"
 #include "sandbox/sandbox_namespaces.hpp"
 #include "status_error.hpp"
@@ -59,27 +57,17 @@ CniInvocation invocation_for(const config::Config& config, const Sandbox& record
 
 }  // namespace
 
-NetworkAttachment attach_network(const config::Config& config, const Sandbox& record) {
-    NetworkAttachment attachment;
+nlohmann::json load_pod_network(const config::Config& config) {
     try {
-        attachment.cni_config = load_cni_network(config.network.network_dir);
+        return load_cni_network(config.network.network_dir);
     } catch (const std::exception& error) {
         throw failed_precondition(std::string("network not ready: ") + error.what());
     }
-    attachment.network_name = attachment.cni_config["name"].get<std::string>();
-    const auto invocation = invocation_for(config, record);
-    try {
-        attachment.cni_result = cni_add(attachment.cni_config, invocation);
-    } catch (const std::exception& error) {
-        // Plugins that succeeded before the failing one may hold resources
-        // (an address, iptables rules): DEL releases them.
-        try {
-            cni_del(attachment.cni_config, nullptr, invocation);
-        } catch (const std::exception& cleanup) {
-            spdlog::warn("RunPodSandbox: CNI DEL after a failed ADD: {}", cleanup.what());
-        }
-        throw;
-    }
+}
+
+NetworkAttachment attach_network(const config::Config& config, const Sandbox& record) {
+    NetworkAttachment attachment;
+    attachment.cni_result = cni_add(record.cni_config, invocation_for(config, record));
     auto ips = cni_result_ips(attachment.cni_result);
     if (!ips.empty()) {
         attachment.ip = ips.front();

@@ -12,16 +12,19 @@
 namespace berth::daemon::sandbox {
 
 struct NetworkAttachment {
-    std::string network_name;
-    nlohmann::json cni_config;  // the network list used, for DEL later
     nlohmann::json cni_result;
     std::string ip;
     std::vector<std::string> additional_ips;
 };
 
-// Runs CNI ADD for the sandbox's pinned network namespace, with its port
-// mappings and DNS as capability arguments. Throws StatusError (UNAVAILABLE
-// when no network is configured, otherwise the plugin's message).
+// The network list a new pod joins (the first valid one in network_dir).
+// Throws FAILED_PRECONDITION when there is none.
+nlohmann::json load_pod_network(const config::Config& config);
+
+// Runs CNI ADD of record.cni_config for the sandbox's pinned network
+// namespace, with its port mappings and DNS as capability arguments. Throws
+// with the failing plugin's message; the caller undoes a failed ADD with
+// detach_network, as for one that succeeded.
 NetworkAttachment attach_network(const config::Config& config, const Sandbox& record);
 
 // CNI DEL with the cached configuration and result; works when the namespace

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 #include <regex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -488,4 +489,67 @@ TEST_F(SandboxTest, PodWidePidNamespaceHasItsOwnInit) {
     plain.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
         v1::CONTAINER);
     EXPECT_EQ(info(run_ok(plain))["initPid"], 0);
+}
+
+TEST_F(SandboxTest, CrashDuringRunPodSandboxLeavesNothingAfterRestart) {
+    // A plugin that blocks until released, after the bridge and host-local
+    // have already given the pod an address.
+    const std::string plugins = berthd_->dir() / "plugins";
+    const std::string started = berthd_->dir() / "slow-started";
+    const std::string release = berthd_->dir() / "slow-release";
+    const std::string script =
+        berthd_->dir().write("plugins/berth-slow",
+                             "#!/bin/sh\n"
+                             "if [ \"$CNI_COMMAND\" = ADD ]; then\n"
+                             "  touch " +
+                                 started +
+                                 "\n"
+                                 "  i=0; while [ ! -e " +
+                                 release +
+                                 " ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\n"
+                                 "fi\n"
+                                 "echo '{\"cniVersion\":\"1.0.0\"}'\n");
+    chmod(script.c_str(), 0755);
+    auto network = nlohmann::json::parse(network_.conflist(ipam_dir()));
+    network["plugins"].insert(network["plugins"].begin() + 1,
+                              nlohmann::json::object({{"type", "berth-slow"}}));
+    write_network(network.dump());
+    berthd_->dir().write("berth.conf.d/50-plugins.conf", "[berth.network]\nplugin_dirs = [\"" +
+                                                             plugins + "\", \"/usr/lib/cni\"]\n");
+    stub_.reset();
+    ASSERT_TRUE(berthd_->crash_and_restart()) << berthd_->log();
+    stub_ = berthd_->runtime();
+
+    grpc::Status interrupted;
+    std::thread runner([&] {
+        auto stub = berthd_->runtime();
+        v1::RunPodSandboxRequest request;
+        *request.mutable_config() = pod_config("interrupted");
+        v1::RunPodSandboxResponse response;
+        // Fails when berthd dies under it.
+        interrupted = stub->RunPodSandbox(deadline_context(30s).get(), request, &response);
+    });
+    for (int i = 0; i < 400 && !std::filesystem::exists(started); ++i) {
+        std::this_thread::sleep_for(25ms);
+    }
+    if (!std::filesystem::exists(started)) {
+        runner.join();
+        FAIL() << "the slow plugin never ran: " << interrupted.error_message() << "\n"
+               << berthd_->log();
+    }
+    EXPECT_EQ(allocated_addresses(), 1);
+    stub_.reset();
+    berthd_->process().signal(SIGKILL);
+    berthd_->process().wait_for_exit(10s);
+    runner.join();
+    berthd_->dir().write("slow-release", "");
+
+    ASSERT_TRUE(berthd_->crash_and_restart()) << berthd_->log();
+    stub_ = berthd_->runtime();
+    EXPECT_EQ(list().size(), 0u);
+    EXPECT_EQ(mounts(), std::vector<std::string>{});
+    EXPECT_EQ(allocated_addresses(), 0) << "restore ran CNI DEL for the half-made pod";
+    EXPECT_NE(berthd_->log().find("was being created when berthd stopped"), std::string::npos);
+    // Its name is free.
+    EXPECT_FALSE(run_ok(pod_config("interrupted")).empty());
 }
