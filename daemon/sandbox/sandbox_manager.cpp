@@ -86,12 +86,19 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
     record.cgroup_parent = config.linux().cgroup_parent();
 
     store_.reserve_name(record.name, record.id);
-    Rollback rollback;
-    rollback.add("the name reservation",
-                 [this, &record] { store_.release_name(record.name, record.id); });
     // Written before anything is created: if berthd dies half-way, restore
     // finds a "creating" record and undoes what it names.
-    store_.put(record);
+    try {
+        store_.put(record);
+    } catch (...) {
+        store_.release_name(record.name, record.id);
+        throw;
+    }
+    // Held until the pod is ready or undone, so that a stop or remove of this
+    // id waits for either (the undo steps below run before it is released).
+    const auto operation = store_.operation_lock(record.id);
+    std::lock_guard operation_guard(*operation);
+    Rollback rollback;
     rollback.add("the sandbox record", [this, &record] { store_.erase(record.id); });
 
     const std::string& runroot = config_->runroot;
@@ -181,7 +188,8 @@ void SandboxManager::stop_locked(const std::string& id) {
     }
 }
 
-void SandboxManager::stop(const std::string& id_or_prefix) {
+template <typename Body>
+void SandboxManager::with_sandbox_locked(const std::string& id_or_prefix, Body&& body) {
     std::string id;
     try {
         id = store_.resolve(id_or_prefix);
@@ -189,7 +197,8 @@ void SandboxManager::stop(const std::string& id_or_prefix) {
         if (error.code() != grpc::StatusCode::NOT_FOUND) {
             throw;
         }
-        // Already removed: nothing left to stop, as kubelet expects.
+        // Stopping or removing what is already gone succeeds (CRI: both are
+        // idempotent, and kubelet retries them).
         return;
     }
     auto lock = store_.operation_lock(id);
@@ -197,7 +206,13 @@ void SandboxManager::stop(const std::string& id_or_prefix) {
         return;
     }
     std::lock_guard guard(*lock);
-    stop_locked(id);
+    if (store_.get(id)) {
+        body(id);
+    }
+}
+
+void SandboxManager::stop(const std::string& id_or_prefix) {
+    with_sandbox_locked(id_or_prefix, [this](const std::string& id) { stop_locked(id); });
 }
 
 void SandboxManager::stop_init(Sandbox& record) {
@@ -221,29 +236,13 @@ void SandboxManager::release_everything(Sandbox& record) {
 }
 
 void SandboxManager::remove(const std::string& id_or_prefix) {
-    std::string id;
-    try {
-        id = store_.resolve(id_or_prefix);
-    } catch (const StatusError& error) {
-        if (error.code() != grpc::StatusCode::NOT_FOUND) {
-            throw;
-        }
-        return;  // removing what is gone succeeds (CRI: idempotent)
-    }
-    auto lock = store_.operation_lock(id);
-    if (!lock) {
-        return;
-    }
-    std::lock_guard guard(*lock);
-    auto current = store_.get(id);
-    if (!current) {
-        return;
-    }
-    stop_locked(id);
-    Sandbox record = *store_.get(id);
-    release_everything(record);
-    store_.erase(id);
-    spdlog::info("RemovePodSandbox: {} removed", record.name);
+    with_sandbox_locked(id_or_prefix, [this](const std::string& id) {
+        stop_locked(id);
+        Sandbox record = *store_.get(id);
+        release_everything(record);
+        store_.erase(id);
+        spdlog::info("RemovePodSandbox: {} removed", record.name);
+    });
 }
 
 void SandboxManager::restore() {

@@ -35,6 +35,10 @@ public:
 private:
     void validate(const runtime::v1::RunPodSandboxRequest& request) const;
     void stop_locked(const std::string& id);
+    // Runs body(full id) under the sandbox's operation lock; an unknown id
+    // is not an error and runs nothing.
+    template <typename Body>
+    void with_sandbox_locked(const std::string& id_or_prefix, Body&& body);
     void release_network(Sandbox& record);
     void stop_init(Sandbox& record);
     void release_everything(Sandbox& record);
