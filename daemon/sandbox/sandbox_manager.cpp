@@ -85,9 +85,23 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
     record.state = SandboxState::Creating;
     record.cgroup_parent = config.linux().cgroup_parent();
 
+    // Every path the pod will own is named before anything is created, and
+    // the record written: if berthd dies half-way, restore finds a
+    // "creating" record and undoes what it names (each undo step accepts
+    // that its object was never made).
+    const std::string& runroot = config_->runroot;
+    if (!host_network) {
+        record.netns_path = pod_namespace_path(PodNamespace::Net, runroot, record.id);
+        record.utsns_path = pod_namespace_path(PodNamespace::Uts, runroot, record.id);
+    }
+    if (!host_ipc) {
+        record.ipcns_path = pod_namespace_path(PodNamespace::Ipc, runroot, record.id);
+        record.shm_path = runroot + "/shm/" + record.id;
+    }
+    if (options.pid() == v1::POD) {
+        record.pidns_path = pod_namespace_path(PodNamespace::Pid, runroot, record.id);
+    }
     store_.reserve_name(record.name, record.id);
-    // Written before anything is created: if berthd dies half-way, restore
-    // finds a "creating" record and undoes what it names.
     try {
         store_.put(record);
     } catch (...) {
@@ -101,19 +115,17 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
     Rollback rollback;
     rollback.add("the sandbox record", [this, &record] { store_.erase(record.id); });
 
-    const std::string& runroot = config_->runroot;
     const std::string hostname = pod_hostname(config);
     if (!host_network) {
-        record.netns_path = pin_pod_namespace(PodNamespace::Net, runroot, record.id);
+        pin_pod_namespace(PodNamespace::Net, runroot, record.id);
         rollback.add("the network namespace",
                      [&record] { unpin_pod_namespace(record.netns_path); });
-        record.utsns_path = pin_pod_namespace(PodNamespace::Uts, runroot, record.id, hostname);
+        pin_pod_namespace(PodNamespace::Uts, runroot, record.id, hostname);
         rollback.add("the UTS namespace", [&record] { unpin_pod_namespace(record.utsns_path); });
     }
     if (!host_ipc) {
-        record.ipcns_path = pin_pod_namespace(PodNamespace::Ipc, runroot, record.id);
+        pin_pod_namespace(PodNamespace::Ipc, runroot, record.id);
         rollback.add("the IPC namespace", [&record] { unpin_pod_namespace(record.ipcns_path); });
-        record.shm_path = runroot + "/shm/" + record.id;
         mount_shm(record.shm_path);
         rollback.add("the shm mount", [&record] { unmount_and_remove(record.shm_path); });
     }
@@ -131,7 +143,8 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
         record.init_pid = init.pid;
         record.init_start_time = init.start_time;
         rollback.add("the pod init process", [init] { stop_pod_init(init); });
-        record.pidns_path = pin_process_namespace(PodNamespace::Pid, init.pid, runroot, record.id);
+        store_.put(record);  // so that restore can stop it
+        pin_process_namespace(PodNamespace::Pid, init.pid, runroot, record.id);
         rollback.add("the PID namespace", [&record] { unpin_pod_namespace(record.pidns_path); });
     }
     store_.put(record);

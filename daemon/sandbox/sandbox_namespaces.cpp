@@ -121,7 +121,7 @@ void inside(const std::string& path, PodNamespace kind, const std::function<void
 namespace {
 
 std::string create_pin_file(PodNamespace kind, const std::string& runroot, const std::string& id) {
-    const std::string path = runroot + "/" + proc_name(kind) + "ns/" + id;
+    const std::string path = pod_namespace_path(kind, runroot, id);
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
     UniqueFd file(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
     if (!file) {
@@ -131,6 +131,11 @@ std::string create_pin_file(PodNamespace kind, const std::string& runroot, const
 }
 
 }  // namespace
+
+std::string pod_namespace_path(PodNamespace kind, const std::string& runroot,
+                               const std::string& id) {
+    return runroot + "/" + proc_name(kind) + "ns/" + id;
+}
 
 std::string pin_process_namespace(PodNamespace kind, pid_t pid, const std::string& runroot,
                                   const std::string& id) {

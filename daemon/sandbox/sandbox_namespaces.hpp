@@ -12,8 +12,12 @@ namespace berth::daemon::sandbox {
 
 enum class PodNamespace { Net, Ipc, Uts, Pid };
 
-// Creates a new namespace and pins it at <runroot>/<kind>ns/<id>; returns
-// the pin path. The UTS namespace gets `hostname`.
+// <runroot>/<kind>ns/<id>: where a pod's namespace of that kind is pinned.
+std::string pod_namespace_path(PodNamespace kind, const std::string& runroot,
+                               const std::string& id);
+
+// Creates a new namespace and pins it at pod_namespace_path(); returns the
+// pin path. The UTS namespace gets `hostname`.
 std::string pin_pod_namespace(PodNamespace kind, const std::string& runroot, const std::string& id,
                               const std::string& hostname = "");
 // Pins the namespace of a running process (the pod's init, for PID).
