@@ -75,6 +75,7 @@ nlohmann::json to_json(const Sandbox& sandbox) {
           {"ip", sandbox.ip},
           {"additional_ips", sandbox.additional_ips}}},
         {"cgroup_parent", sandbox.cgroup_parent},
+        {"cgroup_path", sandbox.cgroup_path},
     };
 }
 
@@ -110,6 +111,7 @@ void from_json(const nlohmann::json& json, Sandbox& sandbox) {
         sandbox.ip = network.at("ip").get<std::string>();
         sandbox.additional_ips = network.at("additional_ips").get<std::vector<std::string>>();
         sandbox.cgroup_parent = json.at("cgroup_parent").get<std::string>();
+        sandbox.cgroup_path = json.at("cgroup_path").get<std::string>();
     } catch (const nlohmann::json::exception& error) {
         throw std::runtime_error(std::string("malformed sandbox record: ") + error.what());
     }

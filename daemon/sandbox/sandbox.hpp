@@ -54,7 +54,8 @@ struct Sandbox {
     std::string ip;
     std::vector<std::string> additional_ips;
 
-    std::string cgroup_parent;
+    std::string cgroup_parent;  // as kubelet gave it
+    std::string cgroup_path;    // the pod's own cgroup below every hierarchy root
 
     bool host_network() const { return netns_path.empty(); }
 };

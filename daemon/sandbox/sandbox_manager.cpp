@@ -7,6 +7,7 @@
 
 #include "berth/storage/atomic_file.hpp"
 #include "sandbox/ids.hpp"
+#include "sandbox/pod_cgroup.hpp"
 #include "sandbox/pod_files.hpp"
 #include "sandbox/pod_init_process.hpp"
 #include "sandbox/rollback.hpp"
@@ -67,6 +68,7 @@ void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
         throw invalid_argument("the PID namespace of a pod must be POD, CONTAINER or NODE");
     }
     validate_sysctls(config);
+    cgroup_parent_path(config.linux().cgroup_parent(), config_->runtime.cgroup_manager);
 }
 
 std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
@@ -100,6 +102,11 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
     }
     if (options.pid() == v1::POD) {
         record.pidns_path = pod_namespace_path(PodNamespace::Pid, runroot, record.id);
+    }
+    const std::string parent_path =
+        cgroup_parent_path(record.cgroup_parent, config_->runtime.cgroup_manager);
+    if (!parent_path.empty()) {
+        record.cgroup_path = parent_path + "/berth-" + record.id;
     }
     store_.reserve_name(record.name, record.id);
     try {
@@ -138,12 +145,19 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
     record.hostname_path = dir + "/hostname";
     storage::write_file_atomically(record.hostname_path, hostname + "\n", 0644);
     apply_sysctls(record);
+    if (!parent_path.empty()) {
+        enter_pod_cgroup(parent_path, record.id, 0);
+        rollback.add("the pod cgroup", [&record] { remove_pod_cgroup(record.cgroup_path); });
+    }
     if (options.pid() == v1::POD) {
         const PodInit init = start_pod_init(find_pod_init_binary(), record);
         record.init_pid = init.pid;
         record.init_start_time = init.start_time;
         rollback.add("the pod init process", [init] { stop_pod_init(init); });
         store_.put(record);  // so that restore can stop it
+        if (!parent_path.empty()) {
+            enter_pod_cgroup(parent_path, record.id, init.pid);
+        }
         pin_process_namespace(PodNamespace::Pid, init.pid, runroot, record.id);
         rollback.add("the PID namespace", [&record] { unpin_pod_namespace(record.pidns_path); });
     }
@@ -246,6 +260,7 @@ void SandboxManager::release_everything(Sandbox& record) {
             unpin_pod_namespace(path);
         }
     }
+    remove_pod_cgroup(record.cgroup_path);
 }
 
 void SandboxManager::remove(const std::string& id_or_prefix) {

@@ -32,6 +32,7 @@ grpc::Status CriRuntimeService::PodSandboxStatus(grpc::ServerContext*,
                 {"network", record->network_name},
                 {"cniResult", record->cni_result},
                 {"cgroupParent", record->cgroup_parent},
+                {"cgroup", record->cgroup_path},
             };
             (*response->mutable_info())["info"] = info.dump();
         }

@@ -553,3 +553,54 @@ TEST_F(SandboxTest, CrashDuringRunPodSandboxLeavesNothingAfterRestart) {
     // Its name is free.
     EXPECT_FALSE(run_ok(pod_config("interrupted")).empty());
 }
+
+TEST_F(SandboxTest, PodProcessesGoBelowTheCgroupParent) {
+    const std::string parent =
+        "/berth-test-" + std::to_string(getpid()) + "-" + std::to_string(network_.octet);
+    const auto roots = [] {
+        std::vector<std::string> found;
+        for (const char* root :
+             {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpuset",
+              "/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+            if (std::filesystem::exists(std::string(root) + "/cgroup.procs")) {
+                found.push_back(root);
+            }
+        }
+        return found;
+    }();
+    ASSERT_FALSE(roots.empty());
+    struct ParentCleanup {
+        std::vector<std::string> dirs;
+        ~ParentCleanup() {
+            for (const auto& dir : dirs) {
+                rmdir((dir + "/pod1").c_str());
+                rmdir(dir.c_str());
+            }
+        }
+    } cleanup;
+    for (const auto& root : roots) {
+        cleanup.dirs.push_back(root + parent);
+    }
+
+    auto config = pod_config("cgroups");
+    config.mutable_linux()->set_cgroup_parent(parent + "/pod1");
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        v1::POD);
+    const std::string id = run_ok(config);
+    const auto details = info(id);
+    const int init = details["initPid"];
+    const std::string own = parent + "/pod1/berth-" + id;
+    EXPECT_EQ(details["cgroup"], own);
+    for (const auto& root : roots) {
+        EXPECT_EQ(read_file(root + own + "/cgroup.procs"), std::to_string(init) + "\n") << root;
+    }
+    ASSERT_TRUE(remove(id).ok());
+    for (const auto& root : roots) {
+        EXPECT_FALSE(std::filesystem::exists(root + own)) << root;
+        EXPECT_TRUE(std::filesystem::exists(root + parent + "/pod1")) << "kubelet's parent stays";
+    }
+
+    config.mutable_linux()->set_cgroup_parent("relative/path");
+    std::string ignored;
+    EXPECT_EQ(run(config, &ignored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "sandbox/pod_cgroup.hpp"
 #include "sandbox/pod_files.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/sandbox_store.hpp"
@@ -172,4 +173,34 @@ TEST(SandboxFilter, AllConditionsMustHold) {
     ASSERT_EQ(status.network().additional_ips_size(), 1);
     EXPECT_EQ(status.network().additional_ips(0).ip(), "fd00::5");
     EXPECT_EQ(status.runtime_handler(), "runc");
+}
+
+TEST(PodCgroup, ParentPathsForBothManagers) {
+    using berth::config::CgroupManager;
+    EXPECT_EQ(sandbox::cgroup_parent_path("/kubepods/burstable/pod1", CgroupManager::Cgroupfs),
+              "/kubepods/burstable/pod1");
+    EXPECT_EQ(sandbox::cgroup_parent_path("", CgroupManager::Cgroupfs), "");
+    EXPECT_EQ(
+        sandbox::cgroup_parent_path("kubepods-besteffort-pod123.slice", CgroupManager::Systemd),
+        "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod123.slice");
+    EXPECT_EQ(sandbox::cgroup_parent_path("kubepods.slice", CgroupManager::Systemd),
+              "/kubepods.slice");
+    for (const char* bad : {"kubepods/pod1", "/kubepods/../../etc", "/a/.."}) {
+        EXPECT_EQ(code_of([&] { sandbox::cgroup_parent_path(bad, CgroupManager::Cgroupfs); }),
+                  grpc::StatusCode::INVALID_ARGUMENT)
+            << bad;
+    }
+    for (const char* bad : {"/kubepods", "kubepods", "kube--pods.slice", "-a.slice", "a/b.slice"}) {
+        EXPECT_EQ(code_of([&] { sandbox::cgroup_parent_path(bad, CgroupManager::Systemd); }),
+                  grpc::StatusCode::INVALID_ARGUMENT)
+            << bad;
+    }
+}
+
+TEST(PodCgroup, HierarchiesAreFoundInMountinfo) {
+    const auto roots = sandbox::cgroup_hierarchies();
+    ASSERT_FALSE(roots.empty()) << "no cgroup filesystem is mounted";
+    for (const auto& root : roots) {
+        EXPECT_TRUE(std::filesystem::exists(root + "/cgroup.procs")) << root;
+    }
 }

@@ -1,0 +1,143 @@
+#include "sandbox/pod_cgroup.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "status_error.hpp"
+
+namespace berth::daemon::sandbox {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_trimmed(const fs::path& file) {
+    std::ifstream in(file);
+    std::string text;
+    std::getline(in, text);
+    return text;
+}
+
+void write_value(const fs::path& file, const std::string& value) {
+    std::ofstream out(file);
+    out << value;
+    out.flush();
+    if (!out) {
+        throw std::system_error(errno, std::generic_category(), "write " + file.string());
+    }
+}
+
+// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and takes
+// no tasks until it has some: inherit the parent's, down the path.
+void fill_cpusets(const fs::path& root, const fs::path& relative) {
+    fs::path current = root;
+    for (const auto& part : relative) {
+        if (part == "/") {
+            continue;
+        }
+        const fs::path parent = current;
+        current /= part;
+        for (const char* name : {"cpuset.cpus", "cpuset.mems"}) {
+            if (read_trimmed(current / name).empty()) {
+                write_value(current / name, read_trimmed(parent / name));
+            }
+        }
+    }
+}
+
+}  // namespace
+
+std::string cgroup_parent_path(const std::string& parent, config::CgroupManager manager) {
+    if (parent.empty()) {
+        return "";
+    }
+    if (manager == config::CgroupManager::Cgroupfs) {
+        const bool climbs =
+            parent.find("/../") != std::string::npos ||
+            (parent.size() >= 3 && parent.compare(parent.size() - 3, 3, "/..") == 0);
+        if (parent.front() != '/' || climbs) {
+            throw invalid_argument("cgroup_parent \"" + parent +
+                                   "\" must be an absolute path for the cgroupfs cgroup manager");
+        }
+        return parent;
+    }
+    const std::string suffix = ".slice";
+    if (parent.size() <= suffix.size() ||
+        parent.compare(parent.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+        parent.find('/') != std::string::npos) {
+        throw invalid_argument("cgroup_parent \"" + parent +
+                               "\" must be a slice name such as kubepods-pod1.slice for the "
+                               "systemd cgroup manager");
+    }
+    // "a-b-c.slice" lives in "a.slice/a-b.slice/a-b-c.slice".
+    const std::string name = parent.substr(0, parent.size() - suffix.size());
+    std::string path;
+    std::size_t dash = 0;
+    while ((dash = name.find('-', dash)) != std::string::npos) {
+        if (dash == 0 || name[dash - 1] == '-') {
+            throw invalid_argument("cgroup_parent \"" + parent + "\" is not a valid slice name");
+        }
+        path += "/" + name.substr(0, dash) + suffix;
+        ++dash;
+    }
+    return path + "/" + parent;
+}
+
+std::vector<std::string> cgroup_hierarchies() {
+    std::vector<std::string> roots;
+    std::ifstream mountinfo("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(mountinfo, line)) {
+        // "... mountpoint options - fstype source superoptions"
+        const auto separator = line.find(" - ");
+        if (separator == std::string::npos) {
+            continue;
+        }
+        std::istringstream tail(line.substr(separator + 3));
+        std::string fstype;
+        tail >> fstype;
+        if (fstype != "cgroup" && fstype != "cgroup2") {
+            continue;
+        }
+        std::istringstream head(line.substr(0, separator));
+        std::string field;
+        for (int index = 0; index < 5 && head >> field; ++index) {
+        }
+        roots.push_back(field);  // the fifth field: the mount point
+    }
+    return roots;
+}
+
+std::string enter_pod_cgroup(const std::string& parent_path, const std::string& id, pid_t pid) {
+    const std::string relative = parent_path + "/berth-" + id;
+    for (const auto& root : cgroup_hierarchies()) {
+        const fs::path directory = fs::path(root) / relative.substr(1);
+        fs::create_directories(directory);
+        if (fs::exists(directory / "cpuset.cpus")) {
+            fill_cpusets(root, relative);
+        }
+        if (pid > 0) {
+            write_value(directory / "cgroup.procs", std::to_string(pid));
+        }
+    }
+    return relative;
+}
+
+void remove_pod_cgroup(const std::string& cgroup_path) {
+    if (cgroup_path.empty()) {
+        return;
+    }
+    for (const auto& root : cgroup_hierarchies()) {
+        const fs::path directory = fs::path(root) / cgroup_path.substr(1);
+        if (rmdir(directory.c_str()) != 0 && errno != ENOENT) {
+            throw std::system_error(errno, std::generic_category(), "rmdir " + directory.string());
+        }
+    }
+}
+
+}  // namespace berth::daemon::sandbox
