@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +55,36 @@ std::string find_plugin(const std::string& type, const std::vector<std::string>&
     throw std::runtime_error("CNI plugin \"" + type + "\" not found in " + searched);
 }
 
+// Writes what it can of `data`; a plugin that exits without reading its
+// stdin must not kill the calling process with SIGPIPE (whatever that
+// process's disposition), so the signal is blocked in this thread for the
+// write and a pending one is consumed.
+void write_ignoring_sigpipe(int fd, const std::string& data) {
+    sigset_t pipe_only;
+    sigset_t previous;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+    std::size_t written = 0;
+    bool broken = false;
+    while (written < data.size()) {
+        ssize_t n = write(fd, data.data() + written, data.size() - written);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            broken = errno == EPIPE;
+            break;
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (broken && !sigismember(&previous, SIGPIPE)) {
+        const timespec no_wait{0, 0};
+        sigtimedwait(&pipe_only, nullptr, &no_wait);
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
 // Runs one plugin with `input` on stdin; kills it when `timeout` passes.
 PluginOutput execute(const std::string& binary, const std::vector<std::string>& environment,
                      const std::string& input, std::chrono::seconds timeout) {
@@ -93,16 +124,7 @@ PluginOutput execute(const std::string& binary, const std::vector<std::string>& 
     in_read.reset();
     out_write.reset();
     err_write.reset();
-    // Plugin configs are small; a plugin that does not read its stdin gets
-    // EPIPE, which is ignored (SIGPIPE is ignored by berthd).
-    std::size_t written = 0;
-    while (written < input.size()) {
-        ssize_t n = write(in_write.get(), input.data() + written, input.size() - written);
-        if (n <= 0) {
-            break;
-        }
-        written += static_cast<std::size_t>(n);
-    }
+    write_ignoring_sigpipe(in_write.get(), input);
     in_write.reset();
 
     PluginOutput output;

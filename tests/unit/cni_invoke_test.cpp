@@ -210,3 +210,21 @@ TEST(CniResults, Versions040And100) {
     EXPECT_TRUE(cni_result_ips(nlohmann::json::object()).empty());
     EXPECT_TRUE(cni_result_ips(nullptr).empty());
 }
+
+TEST(CniInvoke, PluginThatIgnoresItsStdinDoesNotKillTheCaller) {
+    // The config is larger than a pipe's buffer, so the write must meet the
+    // closed pipe (EPIPE): reported as the plugin's failure, no SIGPIPE.
+    TempDir dir;
+    const auto path = dir.write("plugins/deaf", "#!/bin/sh\nexit 3\n");
+    chmod(path.c_str(), 0755);
+    nlohmann::json network = {
+        {"name", "n"},
+        {"plugins", {{{"type", "deaf"}, {"padding", std::string(512 * 1024, 'x')}}}}};
+    try {
+        cni_add(network, invocation(dir));
+        FAIL() << "expected the plugin's failure";
+    } catch (const std::runtime_error& error) {
+        EXPECT_NE(std::string(error.what()).find("exit status 3"), std::string::npos)
+            << error.what();
+    }
+}
