@@ -287,7 +287,14 @@ void SandboxManager::restore() {
             if (record.state == SandboxState::Creating) {
                 spdlog::warn("restore: {} was being created when berthd stopped; cleaning it up",
                              record.id);
-                release_everything(record);
+                try {
+                    release_everything(record);
+                } catch (const std::exception& error) {
+                    // Forgotten all the same: a hidden record would hold the
+                    // pod's name and fail kubelet's retries forever.
+                    spdlog::error("restore: cleaning up {} failed, it may have left {}: {}",
+                                  record.id, "mounts or an address behind", error.what());
+                }
                 store_.erase(record.id);
                 continue;
             }
