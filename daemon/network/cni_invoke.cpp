@@ -55,6 +55,8 @@ std::string find_plugin(const std::string& type, const std::vector<std::string>&
     throw std::runtime_error("CNI plugin \"" + type + "\" not found in " + searched);
 }
 
+constexpr std::size_t kMaxPluginOutput = 16 * 1024 * 1024;
+
 // Writes what it can of `data`; a plugin that exits without reading its
 // stdin must not kill the calling process with SIGPIPE (whatever that
 // process's disposition), so the signal is blocked in this thread for the
@@ -115,6 +117,9 @@ PluginOutput execute(const std::string& binary, const std::vector<std::string>& 
         dup2(in_read.get(), STDIN_FILENO);
         dup2(out_write.get(), STDOUT_FILENO);
         dup2(err_write.get(), STDERR_FILENO);
+        // Only stdio reaches the plugin, whatever the daemon has open
+        // without O_CLOEXEC.
+        close_range(3, ~0U, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -149,7 +154,12 @@ PluginOutput execute(const std::string& binary, const std::vector<std::string>& 
             char buffer[8192];
             ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
             if (n > 0) {
-                (i == 0 ? output.stdout_text : output.stderr_text).append(buffer, n);
+                auto& text = i == 0 ? output.stdout_text : output.stderr_text;
+                // A runaway plugin cannot make the daemon hold unbounded
+                // output: past the cap it is read and dropped.
+                if (text.size() < kMaxPluginOutput) {
+                    text.append(buffer, static_cast<std::size_t>(n));
+                }
             } else if (n == 0 || errno != EINTR) {
                 fds[i].fd = -1;
                 --open_streams;

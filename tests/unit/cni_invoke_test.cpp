@@ -1,9 +1,12 @@
 // The CNI plugin runner against fake plugins (shell scripts that record what
 // they were given), and network list loading.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "network/cni_invoke.hpp"
 #include "temp_dir.hpp"
@@ -226,5 +229,35 @@ TEST(CniInvoke, PluginThatIgnoresItsStdinDoesNotKillTheCaller) {
     } catch (const std::runtime_error& error) {
         EXPECT_NE(std::string(error.what()).find("exit status 3"), std::string::npos)
             << error.what();
+    }
+}
+
+TEST(CniInvoke, PluginsInheritOnlyTheirStdio) {
+    TempDir dir;
+    std::filesystem::create_directories(dir / "calls");
+    // A descriptor the caller left inheritable must not reach the plugin.
+    // A high number, so that it cannot be confused with one ls opens itself.
+    const int opened = open("/dev/null", O_RDONLY);
+    ASSERT_GE(opened, 0);
+    const int leaky = dup2(opened, 100);
+    close(opened);
+    ASSERT_EQ(leaky, 100);
+    const auto path = dir.write("plugins/fds",
+                                "#!/bin/sh\n"
+                                "ls /proc/self/fd > \"" +
+                                    (dir / "calls/fds") +
+                                    "\"\n"
+                                    "echo '{\"cniVersion\":\"1.0.0\"}'\n");
+    chmod(path.c_str(), 0755);
+    nlohmann::json network = {{"name", "n"}, {"plugins", {{{"type", "fds"}}}}};
+    cni_add(network, invocation(dir));
+    close(leaky);
+    // ls's own view: its stdio, the output file on 1, and the directory it
+    // is reading; nothing numbered like the caller's descriptor.
+    const std::string fds = read_text(dir / "calls/fds");
+    std::istringstream list(fds);
+    std::string fd;
+    while (list >> fd) {
+        EXPECT_NE(std::stoi(fd), leaky) << fds;
     }
 }
