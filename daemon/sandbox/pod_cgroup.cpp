@@ -8,6 +8,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "sandbox/mountinfo.hpp"
 #include "status_error.hpp"
 
 namespace berth::daemon::sandbox {
@@ -90,25 +91,10 @@ std::string cgroup_parent_path(const std::string& parent, config::CgroupManager 
 
 std::vector<std::string> cgroup_hierarchies() {
     std::vector<std::string> roots;
-    std::ifstream mountinfo("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(mountinfo, line)) {
-        // "... mountpoint options - fstype source superoptions"
-        const auto separator = line.find(" - ");
-        if (separator == std::string::npos) {
-            continue;
+    for (const auto& mount : read_mountinfo()) {
+        if (mount.fs_type == "cgroup" || mount.fs_type == "cgroup2") {
+            roots.push_back(mount.mount_point);
         }
-        std::istringstream tail(line.substr(separator + 3));
-        std::string fstype;
-        tail >> fstype;
-        if (fstype != "cgroup" && fstype != "cgroup2") {
-            continue;
-        }
-        std::istringstream head(line.substr(0, separator));
-        std::string field;
-        for (int index = 0; index < 5 && head >> field; ++index) {
-        }
-        roots.push_back(field);  // the fifth field: the mount point
     }
     return roots;
 }

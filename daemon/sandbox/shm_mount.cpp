@@ -6,8 +6,9 @@
 
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
+
+#include "sandbox/mountinfo.hpp"
 
 namespace berth::daemon::sandbox {
 
@@ -23,22 +24,8 @@ void mount_shm(const std::string& path, std::uint64_t size) {
 }
 
 bool is_mount_point(const std::string& path) {
-    std::ifstream mountinfo("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(mountinfo, line)) {
-        // Field 5 is the mount point (spaces in it are escaped as \040).
-        std::size_t start = 0;
-        for (int field = 0; field < 4 && start != std::string::npos; ++field) {
-            start = line.find(' ', start);
-            if (start != std::string::npos) {
-                ++start;
-            }
-        }
-        if (start == std::string::npos) {
-            continue;
-        }
-        const auto end = line.find(' ', start);
-        if (line.compare(start, end - start, path) == 0) {
+    for (const auto& mount : read_mountinfo()) {
+        if (mount.mount_point == path) {
             return true;
         }
     }
