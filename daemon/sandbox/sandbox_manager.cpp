@@ -161,7 +161,8 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
         pin_process_namespace(PodNamespace::Pid, init.pid, runroot, record.id);
         rollback.add("the PID namespace", [&record] { unpin_pod_namespace(record.pidns_path); });
     }
-    store_.put(record);
+    // No write here: every path created so far was named in the first record
+    // (and the init in its own), and each write costs two fsyncs.
 
     if (!host_network) {
         // Recorded as attached before ADD starts: a plugin that fails half-way,
