@@ -14,11 +14,13 @@
 #include <spdlog/spdlog.h>
 
 #include "berth/config/serialize.hpp"
+#include "berth/storage/layer_unpack.hpp"
 #include "berth/storage/layout.hpp"
 #include "berth/version.hpp"
 #include "config_holder.hpp"
 #include "grpc_connection_feeder.hpp"
 #include "logging.hpp"
+#include "server/berth_image_service.hpp"
 #include "server/image_service.hpp"
 #include "server/runtime_service.hpp"
 #include "server/server_state.hpp"
@@ -151,16 +153,31 @@ int run_daemon(const config::LoadOptions& options) {
         return 1;
     }
 
+    std::string unpack_helper;
+    try {
+        unpack_helper = storage::find_unpack_helper();
+    } catch (const std::exception& error) {
+        spdlog::critical("cannot start: {}", error.what());
+        return 1;
+    }
     ConfigHolder holder(initial);
-    server::ServerState state(holder);
-    // Every pod on disk is known before the first request is served.
+    server::ServerState state(holder, unpack_helper);
+    // Every image and pod on disk is known before the first request is served.
+    try {
+        state.images().open();
+    } catch (const std::exception& error) {
+        spdlog::critical("cannot start: the image store: {}", error.what());
+        return 1;
+    }
     state.sandboxes().restore();
     server::CriRuntimeService runtime_service(state);
     server::CriImageService image_service(state);
+    server::BerthImageService berth_image_service(state);
 
     grpc::ServerBuilder builder;
     builder.RegisterService(&runtime_service);
     builder.RegisterService(&image_service);
+    builder.RegisterService(&berth_image_service);
     builder.SetMaxReceiveMessageSize(static_cast<int>(initial.api.grpc_max_recv_msg_size));
     builder.SetMaxSendMessageSize(static_cast<int>(initial.api.grpc_max_send_msg_size));
     std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();

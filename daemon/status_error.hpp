@@ -9,6 +9,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "berth/storage/storage_error.hpp"
+
 namespace berth::daemon {
 
 class StatusError : public std::runtime_error {
@@ -34,6 +36,21 @@ inline StatusError failed_precondition(const std::string& message) {
     return {grpc::StatusCode::FAILED_PRECONDITION, message};
 }
 
+inline grpc::StatusCode status_code(storage::ErrorKind kind) {
+    using storage::ErrorKind;
+    switch (kind) {
+        case ErrorKind::InvalidArgument: return grpc::StatusCode::INVALID_ARGUMENT;
+        case ErrorKind::NotFound: return grpc::StatusCode::NOT_FOUND;
+        case ErrorKind::Unauthenticated: return grpc::StatusCode::UNAUTHENTICATED;
+        case ErrorKind::PermissionDenied: return grpc::StatusCode::PERMISSION_DENIED;
+        case ErrorKind::FailedPrecondition: return grpc::StatusCode::FAILED_PRECONDITION;
+        case ErrorKind::Unavailable: return grpc::StatusCode::UNAVAILABLE;
+        case ErrorKind::DataLoss: return grpc::StatusCode::DATA_LOSS;
+        case ErrorKind::Internal: break;
+    }
+    return grpc::StatusCode::INTERNAL;
+}
+
 // Runs `body`, turning exceptions into a status whose message starts with
 // the RPC's name. Anything that is not a StatusError is an internal error.
 template <typename Body>
@@ -43,6 +60,8 @@ grpc::Status rpc_status(const char* rpc, Body&& body) {
         return grpc::Status::OK;
     } catch (const StatusError& error) {
         return {error.code(), std::string(rpc) + ": " + error.what()};
+    } catch (const storage::StorageError& error) {
+        return {status_code(error.kind()), std::string(rpc) + ": " + error.what()};
     } catch (const std::exception& error) {
         return {grpc::StatusCode::INTERNAL, std::string(rpc) + ": " + error.what()};
     }

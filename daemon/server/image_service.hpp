@@ -1,5 +1,4 @@
-// The CRI ImageService. One file per RPC, as for the RuntimeService; RPCs
-// not built yet are defined in image_not_implemented.cpp.
+// The CRI ImageService, one file per RPC, over storage::ImageStorage.
 #pragma once
 
 #include "berth/cri_api.hpp"
@@ -27,7 +26,7 @@ public:
                              v1::ImageFsInfoResponse* response) override;
 
 private:
-    [[maybe_unused]] ServerState& state_;
+    ServerState& state_;
 };
 
 }  // namespace berth::daemon::server

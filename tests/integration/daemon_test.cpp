@@ -89,7 +89,6 @@ TEST(Berthd, EveryUnbuiltRpcAnswersUnimplementedWithItsName) {
     BerthdInstance berthd;
     ASSERT_TRUE(berthd.start()) << berthd.log();
     auto rt = berthd.runtime();
-    auto img = berthd.image();
 
     // u(): a unary call with an empty request; s(): a server-streaming one,
     // read to its end.
@@ -108,9 +107,7 @@ TEST(Berthd, EveryUnbuiltRpcAnswersUnimplementedWithItsName) {
         };
     };
     auto* r = rt.get();
-    auto* i = img.get();
     using RS = v1::RuntimeService::Stub;
-    using IS = v1::ImageService::Stub;
     const std::vector<std::pair<std::string, Call>> calls = {
         {"CreateContainer",
          u(&RS::CreateContainer, r, v1::CreateContainerRequest{}, v1::CreateContainerResponse{})},
@@ -165,20 +162,10 @@ TEST(Berthd, EveryUnbuiltRpcAnswersUnimplementedWithItsName) {
         {"UpdatePodSandboxResources",
          u(&RS::UpdatePodSandboxResources, r, v1::UpdatePodSandboxResourcesRequest{},
            v1::UpdatePodSandboxResourcesResponse{})},
-        {"ListImages", u(&IS::ListImages, i, v1::ListImagesRequest{}, v1::ListImagesResponse{})},
-        {"StreamImages",
-         s(&IS::StreamImages, i, v1::StreamImagesRequest{}, v1::StreamImagesResponse{})},
-        {"ImageStatus",
-         u(&IS::ImageStatus, i, v1::ImageStatusRequest{}, v1::ImageStatusResponse{})},
-        {"PullImage", u(&IS::PullImage, i, v1::PullImageRequest{}, v1::PullImageResponse{})},
-        {"RemoveImage",
-         u(&IS::RemoveImage, i, v1::RemoveImageRequest{}, v1::RemoveImageResponse{})},
-        {"ImageFsInfo",
-         u(&IS::ImageFsInfo, i, v1::ImageFsInfoRequest{}, v1::ImageFsInfoResponse{})},
     };
     // 41 RPCs: the 4 runtime-level ones are tested above, the 6 pod sandbox
-    // ones in sandbox_test, the other 31 here.
-    ASSERT_EQ(calls.size(), 31u);
+    // ones in sandbox_test, the 6 image ones in image_test, the other 25 here.
+    ASSERT_EQ(calls.size(), 25u);
     for (const auto& [name, call] : calls) {
         const grpc::Status status = call();
         EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << name;

@@ -29,7 +29,7 @@ protected:
         options.config_file = dir_ / "berth.conf";
         options.config_dir = dir_ / "berth.conf.d";
         holder_ = std::make_unique<berth::daemon::ConfigHolder>(berth::config::load(options));
-        state_ = std::make_unique<berth::daemon::server::ServerState>(*holder_);
+        state_ = std::make_unique<berth::daemon::server::ServerState>(*holder_, "berth-unpack");
         service_ = std::make_unique<berth::daemon::server::CriRuntimeService>(*state_);
     }
 
@@ -157,12 +157,13 @@ TEST_F(ServerTest, UnbuiltRpcsSayUnimplementedWithTheirName) {
     EXPECT_EQ(result.error_code(), grpc::StatusCode::UNIMPLEMENTED);
     EXPECT_NE(result.error_message().find("CreateContainer"), std::string::npos);
 
+    // Built RPCs name themselves in their errors too.
     berth::daemon::server::CriImageService images(*state_);
     v1::PullImageRequest pull;
     v1::PullImageResponse pull_response;
     result = images.PullImage(nullptr, &pull, &pull_response);
-    EXPECT_EQ(result.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_NE(result.error_message().find("PullImage"), std::string::npos);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(result.error_message().find("PullImage: no image given"), std::string::npos);
 }
 
 TEST(RuntimeHandlers, ResolveDefaultAndRejectUnknownNames) {

@@ -63,6 +63,7 @@ Client::Client(const ClientOptions& options) : timeout_(parse_duration(options.t
                                          arguments);
     runtime_ = runtime::v1::RuntimeService::NewStub(channel_);
     image_ = runtime::v1::ImageService::NewStub(channel_);
+    berth_images_ = berth::v1::Images::NewStub(channel_);
 }
 
 std::unique_ptr<grpc::ClientContext> Client::context() const {

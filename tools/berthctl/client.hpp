@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "berth/cri_api.hpp"
+#include "berth/images.grpc.pb.h"
 
 namespace berth::ctl {
 
@@ -33,6 +34,8 @@ public:
 
     runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
     runtime::v1::ImageService::Stub& image() { return *image_; }
+    // Berth's own image RPCs (import), on the same socket.
+    ::berth::v1::Images::Stub& berth_images() { return *berth_images_; }
 
     // A context whose deadline is the --timeout.
     std::unique_ptr<grpc::ClientContext> context() const;
@@ -45,6 +48,7 @@ private:
     std::shared_ptr<grpc::Channel> channel_;
     std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
     std::unique_ptr<runtime::v1::ImageService::Stub> image_;
+    std::unique_ptr<::berth::v1::Images::Stub> berth_images_;
 };
 
 // Turns a failed call into the message berthctl prints.

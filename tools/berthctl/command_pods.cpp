@@ -16,12 +16,6 @@ namespace v1 = runtime::v1;
 
 namespace {
 
-void check(const char* rpc, const grpc::Status& status, const Client& client) {
-    if (!status.ok()) {
-        throw CommandFailed(describe_failure(rpc, status, client.endpoint()));
-    }
-}
-
 // "5 seconds ago", "About a minute ago", ... as crictl prints them.
 std::string age(std::int64_t created_ns) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();

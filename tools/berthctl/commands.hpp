@@ -11,11 +11,19 @@ namespace berth::ctl {
 void add_version_command(CLI::App& app, const ClientOptions& options);
 void add_info_command(CLI::App& app, const ClientOptions& options);
 void add_pod_commands(CLI::App& app, const ClientOptions& options);
+void add_image_commands(CLI::App& app, const ClientOptions& options);
 
 // Thrown by a verb to end berthctl with exit status 1 and this message.
 class CommandFailed : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// Throws CommandFailed describing a failed call.
+inline void check(const char* rpc, const grpc::Status& status, const Client& client) {
+    if (!status.ok()) {
+        throw CommandFailed(describe_failure(rpc, status, client.endpoint()));
+    }
+}
 
 }  // namespace berth::ctl
