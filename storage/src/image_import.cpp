@@ -233,7 +233,13 @@ std::vector<ImageRecord> ImageStorage::import_layout(const fs::path& dir) {
         const auto containerd_name = entry.annotations.find("io.containerd.image.name");
         std::optional<Reference> name;
         if (containerd_name != entry.annotations.end()) name = name_of(containerd_name->second);
-        if (!name && annotation != entry.annotations.end()) name = name_of(annotation->second);
+        // ref.name is often only a tag ("1.36", as skopeo's oci: transport
+        // writes it), which names no repository: only a value with a
+        // repository in it becomes a tag here.
+        if (!name && annotation != entry.annotations.end() &&
+            annotation->second.find_first_of(":/") != std::string::npos) {
+            name = name_of(annotation->second);
+        }
         if (name && name->digest.empty()) tags.push_back(name->tagged());
         imported.push_back(import_image(config_body, manifest_digest, manifest->media_type, blobs, layers, tags));
     }

@@ -365,6 +365,11 @@ void TestRegistry::copy_image(const std::string& layout_dir, const nlohmann::jso
     }
 }
 
+std::string TestRegistry::layout_directory(const std::string& image) {
+    const auto& built = standard_images();
+    return built.dir + "/" + built.json.at(image).at("layout").get<std::string>();
+}
+
 void TestRegistry::push(const std::string& image, const std::string& as) {
     const auto& built = standard_images();
     if (!built.json.contains(image)) {

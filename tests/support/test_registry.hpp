@@ -56,6 +56,8 @@ public:
     // Built once per process into a directory under /tmp that later
     // processes reuse while the builder script and busybox stay the same.
     static const nlohmann::json& images();
+    // The OCI image layout directory the builder made for `image`.
+    static std::string layout_directory(const std::string& image);
 
     // Overwrites a blob's stored bytes (same size, other content) so that
     // the registry serves bytes that do not match the digest.

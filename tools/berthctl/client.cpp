@@ -74,11 +74,15 @@ std::unique_ptr<grpc::ClientContext> Client::context() const {
 
 std::string describe_failure(const std::string& rpc, const grpc::Status& status,
                              const std::string& endpoint) {
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // berthd starts its messages with the RPC's name; a message without it
+    // came from the gRPC layer, so the endpoint itself is the problem. (A
+    // registry that cannot be reached is UNAVAILABLE too, from berthd.)
+    const bool from_berthd = status.error_message().rfind(rpc + ": ", 0) == 0;
+    if (!from_berthd && (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)) {
         return rpc + ": cannot reach " + endpoint + ": " + status.error_message();
     }
-    return rpc + ": " + status.error_message();
+    return from_berthd ? status.error_message() : rpc + ": " + status.error_message();
 }
 
 }  // namespace berth::ctl

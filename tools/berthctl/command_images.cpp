@@ -195,7 +195,6 @@ void add_image_commands(CLI::App& app, const ClientOptions& options) {
     images->add_flag("--digests", flags->digests, "show digests");
     images->add_flag("--no-trunc", flags->no_trunc, "show full ids and digests");
     images->add_option("-o,--output", flags->output, "json, yaml or table")->default_str("table");
-    images->callback([&options, flags] { print_images(*flags, options); });
 
     // `berthctl image import PATH`: "image" lists like crictl's alias, and
     // takes the import verb.
@@ -214,6 +213,12 @@ void add_image_commands(CLI::App& app, const ClientOptions& options) {
             for (const auto& tag : image.repo_tags()) std::cout << " " << tag;
             std::cout << "\n";
         }
+    });
+
+    images->callback([&options, flags, import_command] {
+        // CLI11 runs this callback for `image import` too: listing is only
+        // for the verb on its own.
+        if (!import_command->parsed()) print_images(*flags, options);
     });
 
     auto inspect_images = std::make_shared<std::vector<std::string>>();
