@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BERTHD_FLAGS ?=
 
-.PHONY: all deps configure build run test install package clean
+.PHONY: all deps configure build run test bench-pull install package clean
 
 all: build
 
@@ -33,6 +33,10 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+# The pull benchmark (docs/benchmarks.md): berthd against skopeo copy.
+bench-pull: build
+	./tests/bench/pull_benchmark.py --build $(BUILD_DIR)
 
 install: build
 	cmake --install $(BUILD_DIR)

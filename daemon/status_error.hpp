@@ -39,14 +39,22 @@ inline StatusError failed_precondition(const std::string& message) {
 inline grpc::StatusCode status_code(storage::ErrorKind kind) {
     using storage::ErrorKind;
     switch (kind) {
-        case ErrorKind::InvalidArgument: return grpc::StatusCode::INVALID_ARGUMENT;
-        case ErrorKind::NotFound: return grpc::StatusCode::NOT_FOUND;
-        case ErrorKind::Unauthenticated: return grpc::StatusCode::UNAUTHENTICATED;
-        case ErrorKind::PermissionDenied: return grpc::StatusCode::PERMISSION_DENIED;
-        case ErrorKind::FailedPrecondition: return grpc::StatusCode::FAILED_PRECONDITION;
-        case ErrorKind::Unavailable: return grpc::StatusCode::UNAVAILABLE;
-        case ErrorKind::DataLoss: return grpc::StatusCode::DATA_LOSS;
-        case ErrorKind::Internal: break;
+    case ErrorKind::InvalidArgument:
+        return grpc::StatusCode::INVALID_ARGUMENT;
+    case ErrorKind::NotFound:
+        return grpc::StatusCode::NOT_FOUND;
+    case ErrorKind::Unauthenticated:
+        return grpc::StatusCode::UNAUTHENTICATED;
+    case ErrorKind::PermissionDenied:
+        return grpc::StatusCode::PERMISSION_DENIED;
+    case ErrorKind::FailedPrecondition:
+        return grpc::StatusCode::FAILED_PRECONDITION;
+    case ErrorKind::Unavailable:
+        return grpc::StatusCode::UNAVAILABLE;
+    case ErrorKind::DataLoss:
+        return grpc::StatusCode::DATA_LOSS;
+    case ErrorKind::Internal:
+        break;
     }
     return grpc::StatusCode::INTERNAL;
 }

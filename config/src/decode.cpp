@@ -53,6 +53,7 @@ void decode_image(TableReader& berth, ImageConfig& image, Origins& origins) {
     reader.read("insecure_registries", image.insecure_registries);
     reader.read("mirrors", image.mirrors);
     reader.read("unqualified_search_registries", image.unqualified_search_registries);
+    reader.read("pinned_images", image.pinned_images);
     reader.read_choice("image_volumes", image.image_volumes,
                        {{"mkdir", ImageVolumes::Mkdir},
                         {"bind", ImageVolumes::Bind},

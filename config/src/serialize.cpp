@@ -91,6 +91,7 @@ nlohmann::ordered_json to_json(const Config& config) {
              {"insecure_registries", image.insecure_registries},
              {"mirrors", mirrors},
              {"unqualified_search_registries", image.unqualified_search_registries},
+             {"pinned_images", image.pinned_images},
              {"image_volumes", to_string(image.image_volumes)},
          }},
         {"network",

@@ -182,6 +182,17 @@ void validate_and_resolve(Config& config, const Origins& origins) {
     for (const auto& host : image.unqualified_search_registries) {
         validate_registry_host(origins, "berth.image.unqualified_search_registries", host);
     }
+    for (const auto& pattern : image.pinned_images) {
+        // '*' only at the ends: "name", "prefix*" or "*keyword*".
+        const auto star = pattern.find('*', 1);
+        const bool well_formed = !pattern.empty() && pattern != "*" && pattern != "**" &&
+                                 (star == std::string::npos || star == pattern.size() - 1) &&
+                                 (pattern.front() != '*' || pattern.back() == '*');
+        if (!well_formed) {
+            origins.fail("berth.image.pinned_images",
+                         "\"" + pattern + "\" must be a name, \"prefix*\" or \"*keyword*\"");
+        }
+    }
 
     require_absolute(origins, "berth.network.network_dir", config.network.network_dir);
     for (const auto& dir : config.network.plugin_dirs) {

@@ -11,7 +11,8 @@ class BerthImageService final : public ::berth::v1::Images::Service {
 public:
     explicit BerthImageService(ServerState& state) : state_(state) {}
 
-    grpc::Status ImportImage(grpc::ServerContext* context, const ::berth::v1::ImportImageRequest* request,
+    grpc::Status ImportImage(grpc::ServerContext* context,
+                             const ::berth::v1::ImportImageRequest* request,
                              ::berth::v1::ImportImageResponse* response) override;
 
 private:

@@ -4,12 +4,16 @@
 
 namespace berth::daemon::server {
 
-void fill_image(const storage::ImageRecord& record, ::runtime::v1::Image* image) {
+void fill_image(const storage::ImageRecord& record, const config::ImageConfig& config,
+                ::runtime::v1::Image* image) {
     image->set_id(record.id);
-    for (const auto& tag : record.repo_tags) image->add_repo_tags(tag);
-    for (const auto& digest : record.repo_digests) image->add_repo_digests(digest);
+    for (const auto& tag : record.repo_tags)
+        image->add_repo_tags(tag);
+    for (const auto& digest : record.repo_digests)
+        image->add_repo_digests(digest);
     image->set_size(record.size);
     image->mutable_spec()->set_image(record.id);
+    image->set_pinned(storage::is_pinned(record, config.pinned_images));
     // kubelet checks runAsNonRoot against these: a numeric user is a uid,
     // anything else a name it cannot check. The group after ':' is not part
     // of either.

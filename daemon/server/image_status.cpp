@@ -8,7 +8,8 @@
 
 namespace berth::daemon::server {
 
-grpc::Status CriImageService::ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest* request,
+grpc::Status CriImageService::ImageStatus(grpc::ServerContext*,
+                                          const v1::ImageStatusRequest* request,
                                           v1::ImageStatusResponse* response) {
     return rpc_status("ImageStatus", [&] {
         const std::string& wanted = request->image().image();
@@ -17,9 +18,11 @@ grpc::Status CriImageService::ImageStatus(grpc::ServerContext*, const v1::ImageS
         }
         // An image that is not here is an empty answer, not an error: that
         // is how kubelet learns it must pull.
-        const auto record = state_.images().find(wanted, state_.config().current()->image);
-        if (!record) return;
-        fill_image(*record, response->mutable_image());
+        const auto config = state_.config().current();
+        const auto record = state_.images().find(wanted, config->image);
+        if (!record)
+            return;
+        fill_image(*record, config->image, response->mutable_image());
         if (request->verbose()) {
             const auto& layout = state_.images().layout();
             nlohmann::json image_spec;
@@ -27,7 +30,8 @@ grpc::Status CriImageService::ImageStatus(grpc::ServerContext*, const v1::ImageS
                 image_spec = nlohmann::json::parse(storage::read_whole_file(
                     (layout.blobs() / storage::digest_hex(record->id)).string()));
             } catch (const std::exception&) {
-                image_spec = nullptr;  // imported before configs were kept: the record still says enough
+                image_spec =
+                    nullptr;  // imported before configs were kept: the record still says enough
             }
             nlohmann::json info = {
                 {"id", record->id},

@@ -5,7 +5,8 @@
 
 namespace berth::daemon::server {
 
-grpc::Status BerthImageService::ImportImage(grpc::ServerContext*, const ::berth::v1::ImportImageRequest* request,
+grpc::Status BerthImageService::ImportImage(grpc::ServerContext*,
+                                            const ::berth::v1::ImportImageRequest* request,
                                             ::berth::v1::ImportImageResponse* response) {
     return rpc_status("ImportImage", [&] {
         if (request->path().empty() || request->path().front() != '/') {
@@ -15,7 +16,8 @@ grpc::Status BerthImageService::ImportImage(grpc::ServerContext*, const ::berth:
         for (const auto& record : state_.images().import(request->path())) {
             auto* image = response->add_images();
             image->set_id(record.id);
-            for (const auto& tag : record.repo_tags) image->add_repo_tags(tag);
+            for (const auto& tag : record.repo_tags)
+                image->add_repo_tags(tag);
         }
     });
 }

@@ -5,7 +5,8 @@
 
 namespace berth::daemon::server {
 
-grpc::Status CriImageService::RemoveImage(grpc::ServerContext*, const v1::RemoveImageRequest* request,
+grpc::Status CriImageService::RemoveImage(grpc::ServerContext*,
+                                          const v1::RemoveImageRequest* request,
                                           v1::RemoveImageResponse*) {
     return rpc_status("RemoveImage", [&] {
         const std::string& image = request->image().image();
@@ -18,7 +19,8 @@ grpc::Status CriImageService::RemoveImage(grpc::ServerContext*, const v1::Remove
         } catch (const storage::StorageError& error) {
             // Removing what is already gone succeeds: the CRI asks for
             // idempotence, and kubelet's image GC relies on it.
-            if (error.kind() != storage::ErrorKind::NotFound) throw;
+            if (error.kind() != storage::ErrorKind::NotFound)
+                throw;
         }
     });
 }

@@ -10,19 +10,21 @@ namespace {
 constexpr int kPageSize = 100;
 }  // namespace
 
-grpc::Status CriImageService::StreamImages(grpc::ServerContext*, const v1::StreamImagesRequest* request,
+grpc::Status CriImageService::StreamImages(grpc::ServerContext*,
+                                           const v1::StreamImagesRequest* request,
                                            grpc::ServerWriter<v1::StreamImagesResponse>* writer) {
     return rpc_status("StreamImages", [&] {
+        const auto config = state_.config().current();
         std::vector<storage::ImageRecord> records;
         const std::string& wanted = request->filter().image().image();
         if (wanted.empty()) {
             records = state_.images().list();
-        } else if (auto record = state_.images().find(wanted, state_.config().current()->image)) {
+        } else if (auto record = state_.images().find(wanted, config->image)) {
             records.push_back(*record);
         }
         v1::StreamImagesResponse page;
         for (const auto& record : records) {
-            fill_image(record, page.add_images());
+            fill_image(record, config->image, page.add_images());
             if (page.images_size() == kPageSize) {
                 writer->Write(page);
                 page.Clear();

@@ -4,8 +4,8 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -27,14 +27,16 @@ constexpr std::size_t kMountDataLimit = 4000;
 struct FdCloser {
     std::vector<int> fds;
     ~FdCloser() {
-        for (const int fd : fds) ::close(fd);
+        for (const int fd : fds)
+            ::close(fd);
     }
 };
 
 void validate_container_id(const std::string& id) {
-    const bool safe = !id.empty() && id.size() <= 128 && id != "." && id != ".." &&
-                      id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-                          std::string::npos;
+    const bool safe =
+        !id.empty() && id.size() <= 128 && id != "." && id != ".." &&
+        id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+            std::string::npos;
     if (!safe) {
         throw StorageError(ErrorKind::InvalidArgument, "invalid container id \"" + id + "\"");
     }
@@ -48,26 +50,30 @@ bool is_mount_point(const fs::path& path) {
         // Field 5 is the mount point; paths with spaces are escaped as \040,
         // which ours never contain.
         std::size_t at = 0;
-        for (int field = 0; field < 4 && at != std::string::npos; ++field) at = line.find(' ', at + 1);
-        if (at != std::string::npos && line.compare(at, wanted.size(), wanted) == 0) return true;
+        for (int field = 0; field < 4 && at != std::string::npos; ++field)
+            at = line.find(' ', at + 1);
+        if (at != std::string::npos && line.compare(at, wanted.size(), wanted) == 0)
+            return true;
     }
     return false;
 }
 
-void mount_overlay(const std::vector<fs::path>& lower_top_first, const fs::path& upper, const fs::path& work,
-                   const fs::path& target, bool read_only) {
+void mount_overlay(const std::vector<fs::path>& lower_top_first, const fs::path& upper,
+                   const fs::path& work, const fs::path& target, bool read_only) {
     std::string lower;
     for (const auto& dir : lower_top_first) {
         lower += (lower.empty() ? "" : ":") + dir.string();
     }
     FdCloser held;
-    std::string data = "lowerdir=" + lower + ",upperdir=" + upper.string() + ",workdir=" + work.string();
+    std::string data =
+        "lowerdir=" + lower + ",upperdir=" + upper.string() + ",workdir=" + work.string();
     if (data.size() > kMountDataLimit) {
         lower.clear();
         for (const auto& dir : lower_top_first) {
             const int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (fd < 0) {
-                throw StorageError(ErrorKind::Internal, "opening layer " + dir.string() + ": " + std::strerror(errno));
+                throw StorageError(ErrorKind::Internal,
+                                   "opening layer " + dir.string() + ": " + std::strerror(errno));
             }
             held.fds.push_back(fd);
             lower += (lower.empty() ? "" : ":") + ("/proc/self/fd/" + std::to_string(fd));
@@ -75,14 +81,15 @@ void mount_overlay(const std::vector<fs::path>& lower_top_first, const fs::path&
         data = "lowerdir=" + lower + ",upperdir=" + upper.string() + ",workdir=" + work.string();
         if (data.size() > kMountDataLimit) {
             throw StorageError(ErrorKind::FailedPrecondition,
-                               "image has too many layers (" + std::to_string(lower_top_first.size()) +
+                               "image has too many layers (" +
+                                   std::to_string(lower_top_first.size()) +
                                    ") for one overlay mount");
         }
     }
     const unsigned long flags = read_only ? MS_RDONLY : 0;
     if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) {
-        throw StorageError(ErrorKind::Internal,
-                           "mounting the overlay at " + target.string() + ": " + std::strerror(errno));
+        throw StorageError(ErrorKind::Internal, "mounting the overlay at " + target.string() +
+                                                    ": " + std::strerror(errno));
     }
 }
 
@@ -111,7 +118,8 @@ std::map<std::string, ContainerRootfs> ImageStorage::load_rootfs_records() const
             records.emplace(rootfs.container_id, std::move(rootfs));
         } catch (const std::exception& problem) {
             // No record means create_rootfs never finished: nothing uses it.
-            spdlog::warn("storage: removing container layer {}: {}", entry.path().string(), problem.what());
+            spdlog::warn("storage: removing container layer {}: {}", entry.path().string(),
+                         problem.what());
             ::umount2((entry.path() / "merged").c_str(), MNT_DETACH);
             remove_tree(entry.path());
         }
@@ -119,8 +127,9 @@ std::map<std::string, ContainerRootfs> ImageStorage::load_rootfs_records() const
     return records;
 }
 
-ContainerRootfs ImageStorage::create_rootfs(const std::string& container_id, const std::string& image,
-                                            bool read_only, const config::ImageConfig& image_config) {
+ContainerRootfs ImageStorage::create_rootfs(const std::string& container_id,
+                                            const std::string& image, bool read_only,
+                                            const config::ImageConfig& image_config) {
     validate_container_id(container_id);
     ContainerRootfs rootfs;
     {
@@ -133,7 +142,8 @@ ContainerRootfs ImageStorage::create_rootfs(const std::string& container_id, con
                 throw StorageError(ErrorKind::NotFound, "image \"" + image + "\" not found");
             }
             const fs::path dir = layout_.container_layers() / container_id;
-            rootfs = {container_id, record->id, record->layers, read_only, dir / "merged", dir / "upper"};
+            rootfs = {container_id, record->id,     record->layers,
+                      read_only,    dir / "merged", dir / "upper"};
             // Registered before anything is on disk, so that garbage
             // collection keeps the layers from this moment.
             rootfs_.emplace(container_id, rootfs);
@@ -156,9 +166,10 @@ ContainerRootfs ImageStorage::create_rootfs(const std::string& container_id, con
         }
     } catch (const std::exception& error) {
         release_rootfs(container_id);
-        if (dynamic_cast<const StorageError*>(&error) != nullptr) throw;
-        throw StorageError(ErrorKind::Internal, "creating the root filesystem of " + container_id + ": " +
-                                                    error.what());
+        if (dynamic_cast<const StorageError*>(&error) != nullptr)
+            throw;
+        throw StorageError(ErrorKind::Internal,
+                           "creating the root filesystem of " + container_id + ": " + error.what());
     }
     return rootfs;
 }
@@ -174,7 +185,8 @@ void ImageStorage::ensure_mounted(const std::string& container_id) {
 std::optional<ContainerRootfs> ImageStorage::rootfs(const std::string& container_id) const {
     std::lock_guard lock(mutex_);
     const auto found = rootfs_.find(container_id);
-    if (found == rootfs_.end()) return std::nullopt;
+    if (found == rootfs_.end())
+        return std::nullopt;
     return found->second;
 }
 

@@ -139,14 +139,16 @@ HttpResponse http_perform(const HttpRequest& request, const BodySink& sink, std:
         throw HttpTransportError("transfer aborted by the receiver");
     }
     if (transfer.over_limit) {
-        throw HttpTransportError("response body larger than " + std::to_string(max_body) + " bytes");
+        throw HttpTransportError("response body larger than " + std::to_string(max_body) +
+                                 " bytes");
     }
     if (code != CURLE_OK) {
         throw HttpTransportError(error_text[0] != '\0' ? error_text : curl_easy_strerror(code));
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
     char* final_url = nullptr;
-    if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &final_url) == CURLE_OK && final_url != nullptr) {
+    if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &final_url) == CURLE_OK &&
+        final_url != nullptr) {
         response.final_url = final_url;
     }
     return response;

@@ -26,8 +26,8 @@ struct HttpRequest {
 struct HttpResponse {
     long status = 0;
     std::multimap<std::string, std::string> headers;  // names in lower case
-    std::string body;         // buffered body (error bodies always land here)
-    std::string final_url;    // after redirects
+    std::string body;       // buffered body (error bodies always land here)
+    std::string final_url;  // after redirects
     std::string header(const std::string& lower_case_name) const;
 };
 

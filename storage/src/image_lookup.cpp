@@ -22,10 +22,12 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
 std::optional<ImageMatch> lookup_image(const std::map<std::string, ImageRecord>& images,
                                        const std::string& text,
                                        const std::vector<std::string>& search_registries) {
-    if (text.empty()) return std::nullopt;
+    if (text.empty())
+        return std::nullopt;
     const std::string hex = text.rfind("sha256:", 0) == 0 ? text.substr(7) : text;
     if (hex.size() == 64 && all_hex(hex)) {
-        if (images.count("sha256:" + hex) != 0) return ImageMatch{"sha256:" + hex, ""};
+        if (images.count("sha256:" + hex) != 0)
+            return ImageMatch{"sha256:" + hex, ""};
     }
 
     std::vector<Reference> candidates;
@@ -37,7 +39,8 @@ std::optional<ImageMatch> lookup_image(const std::map<std::string, ImageRecord>&
     for (const auto& candidate : candidates) {
         for (const auto& [id, record] : images) {
             if (!candidate.digest.empty()) {
-                if (contains(record.repo_digests, candidate.digested())) return ImageMatch{id, ""};
+                if (contains(record.repo_digests, candidate.digested()))
+                    return ImageMatch{id, ""};
             } else if (contains(record.repo_tags, candidate.tagged())) {
                 return ImageMatch{id, candidate.tagged()};
             }
@@ -48,7 +51,8 @@ std::optional<ImageMatch> lookup_image(const std::map<std::string, ImageRecord>&
         std::optional<ImageMatch> unique;
         for (const auto& [id, record] : images) {
             if (id.compare(7, hex.size(), hex) == 0) {
-                if (unique) return std::nullopt;  // ambiguous: no match
+                if (unique)
+                    return std::nullopt;  // ambiguous: no match
                 unique = ImageMatch{id, ""};
             }
         }

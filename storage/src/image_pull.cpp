@@ -26,8 +26,8 @@ public:
         std::string pattern = (directory / "blob-XXXXXX").string();
         const int fd = ::mkstemp(pattern.data());
         if (fd < 0) {
-            throw StorageError(ErrorKind::Internal,
-                               "creating a file in " + directory.string() + ": " + std::strerror(errno));
+            throw StorageError(ErrorKind::Internal, "creating a file in " + directory.string() +
+                                                        ": " + std::strerror(errno));
         }
         ::close(fd);
         path_ = pattern;
@@ -60,18 +60,23 @@ private:
 // request's: a failed precondition naming the image.
 template <typename Parse>
 auto parse_or_explain(const std::string& image, Parse&& parse) -> decltype(parse()) {
-    return parse_checked(ErrorKind::FailedPrecondition, "image " + image, std::forward<Parse>(parse));
+    return parse_checked(ErrorKind::FailedPrecondition, "image " + image,
+                         std::forward<Parse>(parse));
 }
 
 }  // namespace
 
 ImageRecord ImageStorage::pull(const std::string& image, const RegistryCredentials& credentials,
                                const config::ImageConfig& image_config) {
+    // "docker://busybox", as CRI-O users sometimes write it: the only
+    // transport there is.
+    const std::string name = image.rfind("docker://", 0) == 0 ? image.substr(9) : image;
     std::vector<Reference> candidates;
     try {
-        candidates = resolve_reference(image, image_config.unqualified_search_registries);
+        candidates = resolve_reference(name, image_config.unqualified_search_registries);
     } catch (const ReferenceError& error) {
-        throw StorageError(ErrorKind::InvalidArgument, std::string("invalid image reference: ") + error.what());
+        throw StorageError(ErrorKind::InvalidArgument,
+                           std::string("invalid image reference: ") + error.what());
     }
     // A short name is tried in each search registry in turn; the first that
     // has it wins. The first failure is the one reported.
@@ -83,14 +88,17 @@ ImageRecord ImageStorage::pull(const std::string& image, const RegistryCredentia
             if (candidates.size() > 1) {
                 spdlog::info("pull {}: {}", candidate.to_string(), error.what());
             }
-            if (!first_failure) first_failure = std::current_exception();
-            if (error.kind() == ErrorKind::DataLoss || error.kind() == ErrorKind::Internal) break;
+            if (!first_failure)
+                first_failure = std::current_exception();
+            if (error.kind() == ErrorKind::DataLoss || error.kind() == ErrorKind::Internal)
+                break;
         }
     }
     std::rethrow_exception(first_failure);
 }
 
-ImageRecord ImageStorage::pull_reference(const Reference& reference, const RegistryCredentials& credentials,
+ImageRecord ImageStorage::pull_reference(const Reference& reference,
+                                         const RegistryCredentials& credentials,
                                          const config::ImageConfig& image_config) {
     const std::string key = reference.to_string();
     std::shared_future<ImageRecord> shared;
@@ -125,7 +133,8 @@ ImageRecord ImageStorage::pull_reference(const Reference& reference, const Regis
     }
 }
 
-ImageRecord ImageStorage::fetch_image(const Reference& reference, const RegistryCredentials& credentials,
+ImageRecord ImageStorage::fetch_image(const Reference& reference,
+                                      const RegistryCredentials& credentials,
                                       const config::ImageConfig& image_config) {
     const std::string shown = reference.to_string();
     const std::string wanted = reference.digest.empty() ? reference.tag : reference.digest;
@@ -136,15 +145,17 @@ ImageRecord ImageStorage::fetch_image(const Reference& reference, const Registry
     FetchedManifest top;
     std::string mirror_failures;
     for (const auto& endpoint : registry_endpoints(image_config, reference.registry)) {
-        auto candidate = std::make_unique<RegistryClient>(endpoint, reference.repository, credentials);
+        auto candidate =
+            std::make_unique<RegistryClient>(endpoint, reference.repository, credentials);
         try {
             top = candidate->fetch_manifest(wanted, manifest_accept_header());
             client = std::move(candidate);
             break;
         } catch (const StorageError& error) {
-            if (!endpoint.mirror) throw;
-            spdlog::warn("pull {}: mirror {} failed, trying the next endpoint: {}", shown, endpoint.host,
-                         error.what());
+            if (!endpoint.mirror)
+                throw;
+            spdlog::warn("pull {}: mirror {} failed, trying the next endpoint: {}", shown,
+                         endpoint.host, error.what());
         }
     }
 
@@ -152,7 +163,8 @@ ImageRecord ImageStorage::fetch_image(const Reference& reference, const Registry
     auto parsed = parse_or_explain(shown, [&] { return parse_manifest(top.media_type, top.body); });
     FetchedManifest platform_manifest = top;
     if (const auto* index = std::get_if<ManifestIndex>(&parsed)) {
-        const auto& chosen = parse_or_explain(shown, [&]() -> const Descriptor& { return select_platform(*index); });
+        const auto& chosen =
+            parse_or_explain(shown, [&]() -> const Descriptor& { return select_platform(*index); });
         platform_manifest = client->fetch_manifest(chosen.digest, manifest_accept_header());
         blobs.emplace_back(platform_manifest.digest, platform_manifest.body);
         parsed = parse_or_explain(shown, [&] {
@@ -164,7 +176,8 @@ ImageRecord ImageStorage::fetch_image(const Reference& reference, const Registry
         }
     }
     const auto& manifest = std::get<ImageManifest>(parsed);
-    const std::string config_body = client->fetch_blob(manifest.config.digest, manifest.config.size);
+    const std::string config_body =
+        client->fetch_blob(manifest.config.digest, manifest.config.size);
     blobs.emplace_back(manifest.config.digest, config_body);
     ImageRecord record;
     record.id = manifest.config.digest;
@@ -173,7 +186,8 @@ ImageRecord ImageStorage::fetch_image(const Reference& reference, const Registry
     record.config = parse_or_explain(shown, [&] { return parse_image_config(config_body); });
     if (record.config.diff_ids.size() != manifest.layers.size()) {
         throw StorageError(ErrorKind::FailedPrecondition,
-                           "image " + shown + ": the manifest has " + std::to_string(manifest.layers.size()) +
+                           "image " + shown + ": the manifest has " +
+                               std::to_string(manifest.layers.size()) +
                                " layers but the config lists " +
                                std::to_string(record.config.diff_ids.size()) + " diff ids");
     }
@@ -196,11 +210,12 @@ ImageRecord ImageStorage::fetch_image(const Reference& reference, const Registry
         wanted_layer.compressed_digest = manifest.layers[i].digest;
         const Descriptor layer_blob = manifest.layers[i];
         RegistryClient* registry = client.get();
-        downloads.push_back(std::async(std::launch::async, [this, wanted_layer, layer_blob, registry] {
-            ensure_layer(wanted_layer, [&](const fs::path& destination) {
-                registry->fetch_blob_to_file(layer_blob.digest, layer_blob.size, destination);
-            });
-        }));
+        downloads.push_back(
+            std::async(std::launch::async, [this, wanted_layer, layer_blob, registry] {
+                ensure_layer(wanted_layer, [&](const fs::path& destination) {
+                    registry->fetch_blob_to_file(layer_blob.digest, layer_blob.size, destination);
+                });
+            }));
     }
     // Wait for every download before reporting: a thread still writing must
     // not outlive the client it uses.
@@ -209,10 +224,12 @@ ImageRecord ImageStorage::fetch_image(const Reference& reference, const Registry
         try {
             download.get();
         } catch (...) {
-            if (!failure) failure = std::current_exception();
+            if (!failure)
+                failure = std::current_exception();
         }
     }
-    if (failure) std::rethrow_exception(failure);
+    if (failure)
+        std::rethrow_exception(failure);
     {
         std::lock_guard lock(mutex_);
         for (const auto& chain : record.layers) {
@@ -221,7 +238,8 @@ ImageRecord ImageStorage::fetch_image(const Reference& reference, const Registry
     }
 
     std::vector<std::string> tags;
-    if (reference.digest.empty()) tags.push_back(reference.tagged());
+    if (reference.digest.empty())
+        tags.push_back(reference.tagged());
     auto committed = commit_image(record, blobs, tags, {reference.name() + "@" + top.digest});
     spdlog::info("pulled {} as {}", shown, committed.id);
     return committed;
@@ -233,7 +251,8 @@ void ImageStorage::ensure_layer(const LayerRecord& wanted,
     std::shared_future<void> shared;
     {
         std::lock_guard lock(mutex_);
-        if (layers_.count(wanted.chain_id) != 0) return;
+        if (layers_.count(wanted.chain_id) != 0)
+            return;
         const auto found = layers_in_flight_.find(wanted.chain_id);
         if (found != layers_in_flight_.end()) {
             shared = found->second;

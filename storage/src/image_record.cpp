@@ -17,6 +17,27 @@ nlohmann::json to_json(const ImageRecord& record) {
     };
 }
 
+bool is_pinned(const ImageRecord& record, const std::vector<std::string>& patterns) {
+    auto matches = [](const std::string& pattern, const std::string& name) {
+        if (pattern.size() > 1 && pattern.front() == '*' && pattern.back() == '*') {
+            return name.find(pattern.substr(1, pattern.size() - 2)) != std::string::npos;
+        }
+        if (!pattern.empty() && pattern.back() == '*') {
+            return name.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0;
+        }
+        return name == pattern;
+    };
+    for (const auto& pattern : patterns) {
+        for (const auto* names : {&record.repo_tags, &record.repo_digests}) {
+            for (const auto& name : *names) {
+                if (matches(pattern, name))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
 ImageRecord image_record_from_json(const nlohmann::json& json) {
     ImageRecord record;
     record.id = json.at("id").get<std::string>();

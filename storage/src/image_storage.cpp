@@ -40,7 +40,8 @@ void ImageStorage::open() {
             continue;  // a temporary file of an interrupted atomic write
         }
         try {
-            auto record = image_record_from_json(nlohmann::json::parse(read_whole_file(entry.path())));
+            auto record =
+                image_record_from_json(nlohmann::json::parse(read_whole_file(entry.path())));
             images.emplace(record.id, std::move(record));
         } catch (const std::exception& problem) {
             spdlog::error("storage: ignoring unreadable image record {}: {}", entry.path().string(),
@@ -51,8 +52,9 @@ void ImageStorage::open() {
     // An image whose layers are not all there cannot run: forget it (its
     // content is collected below) rather than fail CreateContainer later.
     for (auto it = images.begin(); it != images.end();) {
-        const bool complete = std::all_of(it->second.layers.begin(), it->second.layers.end(),
-                                          [&](const std::string& chain) { return layers.count(chain) != 0; });
+        const bool complete =
+            std::all_of(it->second.layers.begin(), it->second.layers.end(),
+                        [&](const std::string& chain) { return layers.count(chain) != 0; });
         if (!complete) {
             spdlog::error("storage: image {} lacks layers; forgetting it", it->first);
             remove_tree(layout_.images() / (digest_hex(it->first) + ".json"));
@@ -69,9 +71,11 @@ void ImageStorage::open() {
         rootfs_ = std::move(rootfs);
     }
     const auto report = collect_garbage();
-    spdlog::info("storage: {} images, {} layers, {} container root filesystems ({} layers and {} blobs "
-                 "collected)",
-                 images_.size(), layers_.size(), rootfs_.size(), report.layers_removed, report.blobs_removed);
+    spdlog::info(
+        "storage: {} images, {} layers, {} container root filesystems ({} layers and {} blobs "
+        "collected)",
+        images_.size(), layers_.size(), rootfs_.size(), report.layers_removed,
+        report.blobs_removed);
 }
 
 std::vector<ImageRecord> ImageStorage::list() const {
@@ -90,10 +94,11 @@ std::optional<ImageRecord> ImageStorage::find(const std::string& image,
     return find_locked(image, image_config);
 }
 
-std::optional<ImageRecord> ImageStorage::find_locked(const std::string& image,
-                                                     const config::ImageConfig& image_config) const {
+std::optional<ImageRecord> ImageStorage::find_locked(
+    const std::string& image, const config::ImageConfig& image_config) const {
     const auto match = lookup_image(images_, image, image_config.unqualified_search_registries);
-    if (!match) return std::nullopt;
+    if (!match)
+        return std::nullopt;
     return images_.at(match->id);
 }
 
@@ -109,10 +114,9 @@ void ImageStorage::store_blob(const std::string& digest, const std::string& cont
     }
 }
 
-ImageRecord ImageStorage::commit_image(ImageRecord record,
-                                       const std::vector<std::pair<std::string, std::string>>& blobs,
-                                       const std::vector<std::string>& new_tags,
-                                       const std::vector<std::string>& new_digests) {
+ImageRecord ImageStorage::commit_image(
+    ImageRecord record, const std::vector<std::pair<std::string, std::string>>& blobs,
+    const std::vector<std::string>& new_tags, const std::vector<std::string>& new_digests) {
     std::lock_guard lock(mutex_);
     // Blobs are written under the lock so that garbage collection never sees
     // them before the record that references them.
@@ -132,14 +136,16 @@ ImageRecord ImageStorage::commit_image(ImageRecord record,
     for (const auto& tag : new_tags) {
         // A tag names one image: it moves from whichever image had it.
         for (auto& [id, other] : images_) {
-            if (id == record.id) continue;
+            if (id == record.id)
+                continue;
             const auto found = std::find(other.repo_tags.begin(), other.repo_tags.end(), tag);
             if (found != other.repo_tags.end()) {
                 other.repo_tags.erase(found);
                 save_record(other);
             }
         }
-        if (std::find(record.repo_tags.begin(), record.repo_tags.end(), tag) == record.repo_tags.end()) {
+        if (std::find(record.repo_tags.begin(), record.repo_tags.end(), tag) ==
+            record.repo_tags.end()) {
             record.repo_tags.push_back(tag);
         }
     }
@@ -164,7 +170,8 @@ void ImageStorage::remove(const std::string& image, const config::ImageConfig& i
         ImageRecord& record = images_.at(match->id);
         if (!match->tag.empty() && record.repo_tags.size() > 1) {
             // Other tags still name the image: only this name goes.
-            record.repo_tags.erase(std::find(record.repo_tags.begin(), record.repo_tags.end(), match->tag));
+            record.repo_tags.erase(
+                std::find(record.repo_tags.begin(), record.repo_tags.end(), match->tag));
             save_record(record);
             return;
         }
@@ -176,7 +183,8 @@ void ImageStorage::remove(const std::string& image, const config::ImageConfig& i
         }
         const fs::path file = layout_.images() / (digest_hex(record.id) + ".json");
         if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
-            throw StorageError(ErrorKind::Internal, "removing " + file.string() + ": " + std::strerror(errno));
+            throw StorageError(ErrorKind::Internal,
+                               "removing " + file.string() + ": " + std::strerror(errno));
         }
         images_.erase(match->id);
     }

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -43,8 +43,8 @@ public:
     StagingDirectory(const fs::path& parent, const std::string& prefix) {
         std::string pattern = (parent / (prefix + "XXXXXX")).string();
         if (::mkdtemp(pattern.data()) == nullptr) {
-            throw StorageError(ErrorKind::Internal,
-                               "creating a directory in " + parent.string() + ": " + std::strerror(errno));
+            throw StorageError(ErrorKind::Internal, "creating a directory in " + parent.string() +
+                                                        ": " + std::strerror(errno));
         }
         path_ = pattern;
     }
@@ -98,7 +98,8 @@ std::map<std::string, LayerRecord> LayerStore::load() const {
             // Only a layer renamed into place complete has a record; anything
             // else is debris (a crash between rename and a later step cannot
             // produce it, but a hand-edited store can).
-            spdlog::warn("storage: removing layer directory {}: {}", entry.path().string(), problem.what());
+            spdlog::warn("storage: removing layer directory {}: {}", entry.path().string(),
+                         problem.what());
             std::error_code ignored;
             fs::remove_all(entry.path(), ignored);
         }
@@ -106,7 +107,8 @@ std::map<std::string, LayerRecord> LayerStore::load() const {
     return layers;
 }
 
-LayerRecord LayerStore::add(LayerRecord record, const fs::path& archive, const std::string& unpack_helper) const {
+LayerRecord LayerStore::add(LayerRecord record, const fs::path& archive,
+                            const std::string& unpack_helper) const {
     StagingDirectory staging(layout_.temporary(), "layer-");
     UnpackResult unpacked;
     try {
@@ -116,19 +118,20 @@ LayerRecord LayerStore::add(LayerRecord record, const fs::path& archive, const s
                            "layer " + record.compressed_digest + ": " + error.what());
     }
     if (unpacked.diff_id != record.diff_id) {
-        throw StorageError(ErrorKind::DataLoss, "layer " + record.compressed_digest +
-                                                    " unpacks to " + unpacked.diff_id +
-                                                    ", but the image config says " + record.diff_id);
+        throw StorageError(ErrorKind::DataLoss,
+                           "layer " + record.compressed_digest + " unpacks to " + unpacked.diff_id +
+                               ", but the image config says " + record.diff_id);
     }
     measure(staging.path() / "diff", record);
     write_file_atomically((staging.path() / "layer.json").string(), to_json(record).dump() + "\n");
     const fs::path target = directory(record.chain_id);
     if (::rename(staging.path().c_str(), target.c_str()) != 0) {
         if (errno == EEXIST || errno == ENOTEMPTY) {
-            return layer_from_json(nlohmann::json::parse(read_whole_file((target / "layer.json").string())));
+            return layer_from_json(
+                nlohmann::json::parse(read_whole_file((target / "layer.json").string())));
         }
-        throw StorageError(ErrorKind::Internal, "moving layer " + record.chain_id + " into place: " +
-                                                    std::strerror(errno));
+        throw StorageError(ErrorKind::Internal, "moving layer " + record.chain_id +
+                                                    " into place: " + std::strerror(errno));
     }
     staging.release();
     return record;

@@ -44,9 +44,11 @@ std::map<std::string, std::string> parse_challenge_parameters(const std::string&
     std::map<std::string, std::string> parameters;
     std::size_t at = 0;
     while (at < text.size()) {
-        while (at < text.size() && (text[at] == ' ' || text[at] == ',')) ++at;
+        while (at < text.size() && (text[at] == ' ' || text[at] == ','))
+            ++at;
         const auto equals = text.find('=', at);
-        if (equals == std::string::npos) break;
+        if (equals == std::string::npos)
+            break;
         std::string key = text.substr(at, equals - at);
         std::transform(key.begin(), key.end(), key.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -55,7 +57,8 @@ std::map<std::string, std::string> parse_challenge_parameters(const std::string&
         if (at < text.size() && text[at] == '"') {
             ++at;
             while (at < text.size() && text[at] != '"') {
-                if (text[at] == '\\' && at + 1 < text.size()) ++at;
+                if (text[at] == '\\' && at + 1 < text.size())
+                    ++at;
                 value += text[at++];
             }
             ++at;  // closing quote
@@ -75,8 +78,10 @@ std::string registry_error_message(const HttpResponse& response) {
         const auto body = nlohmann::json::parse(response.body);
         const auto& first = body.at("errors").at(0);
         std::string message = first.value("message", "");
-        if (message.empty()) message = first.value("code", "");
-        if (!message.empty()) return message;
+        if (message.empty())
+            message = first.value("code", "");
+        if (!message.empty())
+            return message;
     } catch (const std::exception&) {
     }
     return "HTTP " + std::to_string(response.status);
@@ -85,7 +90,8 @@ std::string registry_error_message(const HttpResponse& response) {
 struct FileCloser {
     int fd;
     ~FileCloser() {
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0)
+            ::close(fd);
     }
 };
 
@@ -96,11 +102,13 @@ void RegistryCredentials::set_auth_field(const std::string& auth) {
     try {
         decoded = base64_decode(auth);
     } catch (const std::exception&) {
-        throw StorageError(ErrorKind::InvalidArgument, "auth: not base64-encoded \"user:password\"");
+        throw StorageError(ErrorKind::InvalidArgument,
+                           "auth: not base64-encoded \"user:password\"");
     }
     const auto colon = decoded.find(':');
     if (colon == std::string::npos) {
-        throw StorageError(ErrorKind::InvalidArgument, "auth: decoded value has no ':' between user and password");
+        throw StorageError(ErrorKind::InvalidArgument,
+                           "auth: decoded value has no ':' between user and password");
     }
     username = decoded.substr(0, colon);
     password = decoded.substr(colon + 1);
@@ -116,11 +124,13 @@ std::vector<RegistryEndpoint> registry_endpoints(const config::ImageConfig& conf
             endpoint.mirror = true;
             const auto scheme = mirror.find("://");
             endpoint.host = scheme == std::string::npos ? mirror : mirror.substr(scheme + 3);
-            while (!endpoint.host.empty() && endpoint.host.back() == '/') endpoint.host.pop_back();
-            endpoint.insecure = is_loopback(endpoint.host) ||
-                                listed(config.insecure_registries, endpoint.host);
-            endpoint.base_url = scheme == std::string::npos ? "https://" + endpoint.host
-                                                            : mirror.substr(0, scheme + 3) + endpoint.host;
+            while (!endpoint.host.empty() && endpoint.host.back() == '/')
+                endpoint.host.pop_back();
+            endpoint.insecure =
+                is_loopback(endpoint.host) || listed(config.insecure_registries, endpoint.host);
+            endpoint.base_url = scheme == std::string::npos
+                                    ? "https://" + endpoint.host
+                                    : mirror.substr(0, scheme + 3) + endpoint.host;
             endpoints.push_back(endpoint);
         }
     }
@@ -148,11 +158,13 @@ std::string RegistryClient::what() const {
 
 std::string RegistryClient::base_url() {
     std::lock_guard lock(mutex_);
-    if (!scheme_base_.empty()) return scheme_base_;
+    if (!scheme_base_.empty())
+        return scheme_base_;
     if (endpoint_.insecure && endpoint_.base_url.rfind("https://", 0) == 0) {
         std::lock_guard scheme_lock(scheme_mutex);
         const auto found = chosen_base_urls.find(endpoint_.base_url);
-        if (found != chosen_base_urls.end()) return found->second;
+        if (found != chosen_base_urls.end())
+            return found->second;
     }
     return endpoint_.base_url;
 }
@@ -177,7 +189,8 @@ void RegistryClient::authenticate(const std::string& challenge) {
                                    " (no credentials given)");
         }
         std::lock_guard lock(mutex_);
-        authorization_ = "Basic " + base64_encode(credentials_.username + ":" + credentials_.password);
+        authorization_ =
+            "Basic " + base64_encode(credentials_.username + ":" + credentials_.password);
         return;
     }
     if (scheme != "bearer") {
@@ -186,12 +199,16 @@ void RegistryClient::authenticate(const std::string& challenge) {
     }
     const auto realm = parameters.find("realm");
     if (realm == parameters.end() || realm->second.empty()) {
-        throw StorageError(ErrorKind::Unauthenticated, what() + ": bearer challenge without a realm");
+        throw StorageError(ErrorKind::Unauthenticated,
+                           what() + ": bearer challenge without a realm");
     }
     std::string service, scope;
-    if (auto found = parameters.find("service"); found != parameters.end()) service = found->second;
-    if (auto found = parameters.find("scope"); found != parameters.end()) scope = found->second;
-    if (scope.empty()) scope = "repository:" + repository_ + ":pull";
+    if (auto found = parameters.find("service"); found != parameters.end())
+        service = found->second;
+    if (auto found = parameters.find("scope"); found != parameters.end())
+        scope = found->second;
+    if (scope.empty())
+        scope = "repository:" + repository_ + ":pull";
 
     HttpRequest token_request;
     token_request.verify_tls = !endpoint_.insecure;
@@ -200,11 +217,13 @@ void RegistryClient::authenticate(const std::string& challenge) {
         token_request.method = "POST";
         token_request.url = realm->second;
         token_request.headers.push_back("Content-Type: application/x-www-form-urlencoded");
-        token_request.body = "grant_type=refresh_token&client_id=berth&service=" + url_escape(service) +
-                             "&scope=" + url_escape(scope) +
-                             "&refresh_token=" + url_escape(credentials_.identity_token);
+        token_request.body =
+            "grant_type=refresh_token&client_id=berth&service=" + url_escape(service) +
+            "&scope=" + url_escape(scope) +
+            "&refresh_token=" + url_escape(credentials_.identity_token);
     } else {
-        token_request.url = realm->second + (realm->second.find('?') == std::string::npos ? "?" : "&") +
+        token_request.url = realm->second +
+                            (realm->second.find('?') == std::string::npos ? "?" : "&") +
                             "service=" + url_escape(service) + "&scope=" + url_escape(scope);
         if (!credentials_.username.empty()) {
             token_request.url += "&account=" + url_escape(credentials_.username);
@@ -221,10 +240,11 @@ void RegistryClient::authenticate(const std::string& challenge) {
                            what() + ": token endpoint " + realm->second + ": " + error.what());
     }
     if (response.status == 401 || response.status == 403) {
-        throw StorageError(credentials_.empty() ? ErrorKind::Unauthenticated : ErrorKind::PermissionDenied,
-                           what() + ": token endpoint refused " +
-                               (credentials_.empty() ? "anonymous access" : "the credentials") +
-                               " for " + repository_ + " (HTTP " + std::to_string(response.status) + ")");
+        throw StorageError(
+            credentials_.empty() ? ErrorKind::Unauthenticated : ErrorKind::PermissionDenied,
+            what() + ": token endpoint refused " +
+                (credentials_.empty() ? "anonymous access" : "the credentials") + " for " +
+                repository_ + " (HTTP " + std::to_string(response.status) + ")");
     }
     if (response.status < 200 || response.status >= 300) {
         throw StorageError(ErrorKind::Unavailable, what() + ": token endpoint answered HTTP " +
@@ -234,7 +254,8 @@ void RegistryClient::authenticate(const std::string& challenge) {
     try {
         const auto body = nlohmann::json::parse(response.body);
         token = body.value("token", "");
-        if (token.empty()) token = body.value("access_token", "");
+        if (token.empty())
+            token = body.value("access_token", "");
     } catch (const std::exception&) {
     }
     if (token.empty()) {
@@ -244,7 +265,8 @@ void RegistryClient::authenticate(const std::string& challenge) {
     authorization_ = "Bearer " + token;
 }
 
-HttpResponse RegistryClient::request(const std::string& path, const std::vector<std::string>& headers,
+HttpResponse RegistryClient::request(const std::string& path,
+                                     const std::vector<std::string>& headers,
                                      const std::function<bool(const char*, std::size_t)>& sink,
                                      std::size_t max_body) {
     bool authenticated_once = false;
@@ -254,7 +276,8 @@ HttpResponse RegistryClient::request(const std::string& path, const std::vector<
         http.verify_tls = !endpoint_.insecure;
         http.headers = headers;
         const std::string auth = authorization();
-        if (!auth.empty()) http.headers.push_back("Authorization: " + auth);
+        if (!auth.empty())
+            http.headers.push_back("Authorization: " + auth);
 
         HttpResponse response;
         try {
@@ -265,7 +288,8 @@ HttpResponse RegistryClient::request(const std::string& path, const std::vector<
                 std::lock_guard lock(mutex_);
                 // An insecure registry that never answered over TLS may speak
                 // plain HTTP: try that once and remember it.
-                if (endpoint_.insecure && scheme_base_.empty() && http.url.rfind("https://", 0) == 0) {
+                if (endpoint_.insecure && scheme_base_.empty() &&
+                    http.url.rfind("https://", 0) == 0) {
                     fallback = "http://" + http.url.substr(8, http.url.size() - 8 - path.size());
                     scheme_base_ = fallback;
                 }
@@ -279,7 +303,8 @@ HttpResponse RegistryClient::request(const std::string& path, const std::vector<
         }
         {
             std::lock_guard lock(mutex_);
-            if (scheme_base_.empty()) scheme_base_ = http.url.substr(0, http.url.size() - path.size());
+            if (scheme_base_.empty())
+                scheme_base_ = http.url.substr(0, http.url.size() - path.size());
         }
         if (response.status == 401 && !authenticated_once) {
             authenticated_once = true;
@@ -295,25 +320,28 @@ HttpResponse RegistryClient::request(const std::string& path, const std::vector<
     }
 }
 
-FetchedManifest RegistryClient::fetch_manifest(const std::string& reference, const std::string& accept) {
+FetchedManifest RegistryClient::fetch_manifest(const std::string& reference,
+                                               const std::string& accept) {
     const bool by_digest = reference.find(':') != std::string::npos;
     const std::string shown = repository_ + (by_digest ? "@" : ":") + reference;
-    const auto response =
-        request("/v2/" + repository_ + "/manifests/" + reference, {"Accept: " + accept}, {}, 4 << 20);
+    const auto response = request("/v2/" + repository_ + "/manifests/" + reference,
+                                  {"Accept: " + accept}, {}, 4 << 20);
     if (response.status == 404) {
         throw StorageError(ErrorKind::NotFound,
                            what() + ": " + registry_error_message(response) + " for " + shown);
     }
     if (response.status == 401) {
-        throw StorageError(credentials_.empty() ? ErrorKind::Unauthenticated : ErrorKind::PermissionDenied,
-                           what() + ": " +
-                               (credentials_.empty() ? "authentication required for "
-                                                     : "credentials rejected for ") +
-                               shown);
+        throw StorageError(
+            credentials_.empty() ? ErrorKind::Unauthenticated : ErrorKind::PermissionDenied,
+            what() + ": " +
+                (credentials_.empty() ? "authentication required for "
+                                      : "credentials rejected for ") +
+                shown);
     }
     if (response.status == 403) {
-        throw StorageError(ErrorKind::PermissionDenied,
-                           what() + ": access denied to " + shown + ": " + registry_error_message(response));
+        throw StorageError(
+            ErrorKind::PermissionDenied,
+            what() + ": access denied to " + shown + ": " + registry_error_message(response));
     }
     if (response.status < 200 || response.status >= 300) {
         throw StorageError(ErrorKind::Unavailable,
@@ -345,7 +373,8 @@ void RegistryClient::stream_blob(const std::string& digest, std::int64_t size,
         received += length;
         // More bytes than the manifest promised: stop at once rather than
         // fill the disk with whatever the registry is sending.
-        if (size >= 0 && received > static_cast<std::uint64_t>(size)) return false;
+        if (size >= 0 && received > static_cast<std::uint64_t>(size))
+            return false;
         hasher.update(data, length);
         return consume(data, length);
     };
@@ -354,7 +383,8 @@ void RegistryClient::stream_blob(const std::string& digest, std::int64_t size,
         response = request("/v2/" + repository_ + "/blobs/" + digest, {}, sink, 1 << 20);
     } catch (const StorageError& error) {
         if (size >= 0 && received > static_cast<std::uint64_t>(size)) {
-            throw StorageError(ErrorKind::DataLoss, what() + ": blob " + shown + " is larger than its " +
+            throw StorageError(ErrorKind::DataLoss, what() + ": blob " + shown +
+                                                        " is larger than its " +
                                                         std::to_string(size) + " bytes");
         }
         throw;
@@ -364,7 +394,8 @@ void RegistryClient::stream_blob(const std::string& digest, std::int64_t size,
                            what() + ": " + registry_error_message(response) + " for blob " + shown);
     }
     if (response.status == 401 || response.status == 403) {
-        throw StorageError(ErrorKind::PermissionDenied, what() + ": access denied to blob " + shown);
+        throw StorageError(ErrorKind::PermissionDenied,
+                           what() + ": access denied to blob " + shown);
     }
     if (response.status < 200 || response.status >= 300) {
         throw StorageError(ErrorKind::Unavailable,
@@ -377,16 +408,18 @@ void RegistryClient::stream_blob(const std::string& digest, std::int64_t size,
     }
     const std::string actual = hasher.digest();
     if (actual != digest) {
-        throw StorageError(ErrorKind::DataLoss,
-                           what() + ": blob " + shown + " does not match its digest (got " + actual + ")");
+        throw StorageError(
+            ErrorKind::DataLoss,
+            what() + ": blob " + shown + " does not match its digest (got " + actual + ")");
     }
 }
 
-std::string RegistryClient::fetch_blob(const std::string& digest, std::int64_t size, std::size_t max_size) {
+std::string RegistryClient::fetch_blob(const std::string& digest, std::int64_t size,
+                                       std::size_t max_size) {
     if (size < 0 || static_cast<std::uint64_t>(size) > max_size) {
-        throw StorageError(ErrorKind::DataLoss, what() + ": blob " + digest + " of " +
-                                                    std::to_string(size) + " bytes is over the limit of " +
-                                                    std::to_string(max_size));
+        throw StorageError(ErrorKind::DataLoss,
+                           what() + ": blob " + digest + " of " + std::to_string(size) +
+                               " bytes is over the limit of " + std::to_string(max_size));
     }
     std::string content;
     content.reserve(static_cast<std::size_t>(size));
@@ -411,7 +444,8 @@ void RegistryClient::fetch_blob_to_file(const std::string& digest, std::int64_t 
         while (length > 0) {
             const ssize_t written = ::write(file.fd, data, length);
             if (written < 0) {
-                if (errno == EINTR) continue;
+                if (errno == EINTR)
+                    continue;
                 write_error = "writing " + destination.string() + ": " + std::strerror(errno);
                 return false;
             }
@@ -423,7 +457,8 @@ void RegistryClient::fetch_blob_to_file(const std::string& digest, std::int64_t 
     try {
         stream_blob(digest, size, write_all);
     } catch (const StorageError&) {
-        if (!write_error.empty()) throw StorageError(ErrorKind::Internal, write_error);
+        if (!write_error.empty())
+            throw StorageError(ErrorKind::Internal, write_error);
         throw;
     }
 }

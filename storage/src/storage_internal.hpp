@@ -16,7 +16,8 @@ namespace berth::storage {
 // Keeps an image's layers out of garbage collection until its record exists.
 class LayerProtection {
 public:
-    LayerProtection(std::mutex& mutex, std::multiset<std::string>& set, const std::vector<std::string>& layers)
+    LayerProtection(std::mutex& mutex, std::multiset<std::string>& set,
+                    const std::vector<std::string>& layers)
         : mutex_(mutex), set_(set), layers_(layers) {
         std::lock_guard lock(mutex_);
         set_.insert(layers_.begin(), layers_.end());

@@ -22,7 +22,8 @@ using berth::test::TestRegistry;
 namespace {
 
 std::string berthctl(const BerthdInstance& berthd, const std::string& arguments) {
-    return std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path() + " " + arguments + " 2>&1";
+    return std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path() + " " + arguments +
+           " 2>&1";
 }
 
 std::string config_of(const std::string& image) {
@@ -57,7 +58,11 @@ TEST(BerthctlImages, PullListInspectAndRemove) {
     EXPECT_EQ(result.output, id + "\n");
     result = run_command(berthctl(berthd, "images --digests"));
     EXPECT_NE(result.output.find("DIGEST"), std::string::npos);
-    EXPECT_NE(result.output.find(TestRegistry::images().at("busybox:multi").at("manifest").get<std::string>().substr(7, 13)),
+    EXPECT_NE(result.output.find(TestRegistry::images()
+                                     .at("busybox:multi")
+                                     .at("manifest")
+                                     .get<std::string>()
+                                     .substr(7, 13)),
               std::string::npos);
     result = run_command(berthctl(berthd, "images -o json"));
     ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -75,8 +80,10 @@ TEST(BerthctlImages, PullListInspectAndRemove) {
     result = run_command(berthctl(berthd, "imagefsinfo"));
     ASSERT_EQ(result.exit_code, 0) << result.output;
     const auto fs_info = nlohmann::json::parse(result.output);
-    EXPECT_GT(std::stoull(fs_info.at("imageFilesystems").at(0).at("usedBytes").at("value").get<std::string>()),
-              900'000u);
+    EXPECT_GT(
+        std::stoull(
+            fs_info.at("imageFilesystems").at(0).at("usedBytes").at("value").get<std::string>()),
+        900'000u);
 
     result = run_command(berthctl(berthd, "rmi " + name));
     ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -127,23 +134,28 @@ TEST(BerthctlImages, ImportLayoutsAndArchivesWithVerification) {
     const auto& entry = TestRegistry::images().at("busybox:user");
     const std::string user_layout = TestRegistry::layout_directory("busybox:user");
     nlohmann::json layers = nlohmann::json::array();
-    for (const auto& layer : entry.at("layers")) layers.push_back("blobs/sha256/" + layer.get<std::string>().substr(7));
+    for (const auto& layer : entry.at("layers"))
+        layers.push_back("blobs/sha256/" + layer.get<std::string>().substr(7));
     const nlohmann::json manifest = nlohmann::json::array(
         {{{"Config", "blobs/sha256/" + entry.at("config").get<std::string>().substr(7)},
           {"RepoTags", {"example.com/saved/busybox:user"}},
           {"Layers", layers}}});
     work.write("save/manifest.json", manifest.dump());
     ASSERT_EQ(run_command("cp -r " + user_layout + "/blobs " + (work / "save")).exit_code, 0);
-    ASSERT_EQ(run_command("tar -C " + (work / "save") + " -cf " + (work / "saved.tar") + " .").exit_code, 0);
+    ASSERT_EQ(
+        run_command("tar -C " + (work / "save") + " -cf " + (work / "saved.tar") + " .").exit_code,
+        0);
     result = run_command(berthctl(berthd, "image import " + (work / "saved.tar")));
     ASSERT_EQ(result.exit_code, 0) << result.output << berthd.log();
-    EXPECT_EQ(result.output, "Imported " + entry.at("config").get<std::string>() + " example.com/saved/busybox:user\n");
+    EXPECT_EQ(result.output, "Imported " + entry.at("config").get<std::string>() +
+                                 " example.com/saved/busybox:user\n");
     result = run_command(berthctl(berthd, "images"));
     EXPECT_NE(result.output.find("example.com/saved/busybox"), std::string::npos) << result.output;
 
     // A layout whose blob was tampered with is refused and leaves nothing.
     ASSERT_EQ(run_command("cp -r " + layout + " " + (work / "bad")).exit_code, 0);
-    const std::string layer = TestRegistry::images().at("busybox:multi").at("layers").at(2).get<std::string>().substr(7);
+    const std::string layer =
+        TestRegistry::images().at("busybox:multi").at("layers").at(2).get<std::string>().substr(7);
     // Same size, other bytes: only the digest can tell.
     const std::string blob = work / ("bad/blobs/sha256/" + layer);
     ASSERT_EQ(run_command("printf x | dd of=" + blob + " bs=1 seek=$(($(stat -c %s " + blob +
@@ -153,12 +165,14 @@ TEST(BerthctlImages, ImportLayoutsAndArchivesWithVerification) {
     result = run_command(berthctl(berthd, "image import " + (work / "bad")));
     EXPECT_NE(result.exit_code, 0);
     EXPECT_NE(result.output.find("does not match its digest"), std::string::npos) << result.output;
-    EXPECT_EQ(run_command(berthctl(berthd, "images -q")).output, entry.at("config").get<std::string>() + "\n");
+    EXPECT_EQ(run_command(berthctl(berthd, "images -q")).output,
+              entry.at("config").get<std::string>() + "\n");
 
     // Neither a layout nor an archive; and a path that does not exist.
     result = run_command(berthctl(berthd, "image import " + work.path().string()));
     EXPECT_NE(result.exit_code, 0);
-    EXPECT_NE(result.output.find("neither an OCI image layout"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("neither an OCI image layout"), std::string::npos)
+        << result.output;
     result = run_command(berthctl(berthd, "image import /nonexistent/x.tar"));
     EXPECT_NE(result.output.find("does not exist"), std::string::npos) << result.output;
     EXPECT_TRUE(fs::is_empty(berthd.dir() / "root/storage/tmp"));

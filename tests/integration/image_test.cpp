@@ -25,7 +25,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const nlohmann::json& image(const std::string& name) { return TestRegistry::images().at(name); }
+const nlohmann::json& image(const std::string& name) {
+    return TestRegistry::images().at(name);
+}
 
 class ImageTest : public testing::Test {
 protected:
@@ -41,17 +43,20 @@ protected:
                       const v1::AuthConfig* auth = nullptr) {
         v1::PullImageRequest request;
         request.mutable_image()->set_image(name);
-        if (auth != nullptr) *request.mutable_auth() = *auth;
+        if (auth != nullptr)
+            *request.mutable_auth() = *auth;
         v1::PullImageResponse response;
         auto context = deadline_context(60s);
         const auto status = images_->PullImage(context.get(), request, &response);
-        if (image_ref != nullptr) *image_ref = response.image_ref();
+        if (image_ref != nullptr)
+            *image_ref = response.image_ref();
         return status;
     }
 
     std::vector<v1::Image> list(const std::string& filter = "") {
         v1::ListImagesRequest request;
-        if (!filter.empty()) request.mutable_filter()->mutable_image()->set_image(filter);
+        if (!filter.empty())
+            request.mutable_filter()->mutable_image()->set_image(filter);
         v1::ListImagesResponse response;
         auto context = deadline_context();
         EXPECT_TRUE(images_->ListImages(context.get(), request, &response).ok());
@@ -82,7 +87,9 @@ protected:
     std::size_t count_entries(const fs::path& dir) const {
         std::size_t count = 0;
         std::error_code error;
-        for (auto it = fs::directory_iterator(dir, error); !error && it != fs::directory_iterator(); ++it) ++count;
+        for (auto it = fs::directory_iterator(dir, error); !error && it != fs::directory_iterator();
+             ++it)
+            ++count;
         return count;
     }
 
@@ -90,7 +97,8 @@ protected:
     std::vector<fs::path> layers_with(const std::string& file) const {
         std::vector<fs::path> found;
         for (const auto& layer : fs::directory_iterator(storage() / "layers")) {
-            if (fs::exists(layer.path() / "diff" / file)) found.push_back(layer.path() / "diff");
+            if (fs::exists(layer.path() / "diff" / file))
+                found.push_back(layer.path() / "diff");
         }
         return found;
     }
@@ -135,7 +143,10 @@ TEST_F(ImageTest, PullByTagThenListStatusAndRemove) {
     EXPECT_EQ(info.at("manifestDigest"), expected.at("manifest"));
     EXPECT_EQ(status(ref).image().id(), ref);
     EXPECT_EQ(status(ref.substr(7, 12)).image().id(), ref);
-    EXPECT_EQ(status(registry.host() + "/busybox@" + expected.at("manifest").get<std::string>()).image().id(), ref);
+    EXPECT_EQ(status(registry.host() + "/busybox@" + expected.at("manifest").get<std::string>())
+                  .image()
+                  .id(),
+              ref);
     EXPECT_FALSE(status(registry.host() + "/busybox:other").has_image());
     EXPECT_EQ(list(name).size(), 1u);
     EXPECT_EQ(list(registry.host() + "/nothing:here").size(), 0u);
@@ -163,7 +174,8 @@ TEST_F(ImageTest, PullByDigestIsIdempotentAndDownloadsEachBlobOnce) {
     registry.push("busybox:multi");
     start_daemon();
     const auto& expected = image("busybox:multi");
-    const std::string by_digest = registry.host() + "/busybox@" + expected.at("manifest").get<std::string>();
+    const std::string by_digest =
+        registry.host() + "/busybox@" + expected.at("manifest").get<std::string>();
 
     std::string first, second;
     ASSERT_TRUE(pull(by_digest, &first).ok());
@@ -179,7 +191,8 @@ TEST_F(ImageTest, PullByDigestIsIdempotentAndDownloadsEachBlobOnce) {
     ASSERT_EQ(list().size(), 1u);
     EXPECT_EQ(list()[0].repo_tags(0), registry.host() + "/busybox:multi");
     for (const auto& layer : expected.at("layers")) {
-        EXPECT_EQ(registry.count_requests("GET /v2/busybox/blobs/" + layer.get<std::string>()), 1) << layer;
+        EXPECT_EQ(registry.count_requests("GET /v2/busybox/blobs/" + layer.get<std::string>()), 1)
+            << layer;
     }
 }
 
@@ -197,8 +210,10 @@ TEST_F(ImageTest, ConcurrentPullsOfOneImageShareOneDownload) {
             results[i] = pull(registry.host() + (i % 2 == 0 ? "/busybox:multi" : "/busybox:user"));
         });
     }
-    for (auto& puller : pullers) puller.join();
-    for (const auto& result : results) EXPECT_TRUE(result.ok()) << result.error_message();
+    for (auto& puller : pullers)
+        puller.join();
+    for (const auto& result : results)
+        EXPECT_TRUE(result.ok()) << result.error_message();
     EXPECT_EQ(list().size(), 2u);
     const std::string shared_layer = image("busybox:multi").at("layers").at(0);
     ASSERT_EQ(shared_layer, image("busybox:user").at("layers").at(0).get<std::string>());
@@ -321,8 +336,9 @@ TEST_F(ImageTest, IndexPullsTheHostPlatform) {
     ASSERT_EQ(arch_files.size(), 1u);
     EXPECT_EQ(read_file(arch_files[0] / "arch"), "amd64\n");
     // The repo digest is the index's, as `docker pull` shows it.
-    EXPECT_EQ(list()[0].repo_digests(0),
-              registry.host() + "/multiarch@" + image("multiarch:1").at("manifest").get<std::string>());
+    EXPECT_EQ(
+        list()[0].repo_digests(0),
+        registry.host() + "/multiarch@" + image("multiarch:1").at("manifest").get<std::string>());
 }
 
 TEST_F(ImageTest, ZstdAndUncompressedLayers) {
@@ -341,7 +357,7 @@ TEST_F(ImageTest, UserAndConfigReachImageStatus) {
     ASSERT_TRUE(registry.start()) << registry.log();
     registry.push("busybox:user");
     registry.push("app:entrypoint");
-    start_daemon();
+    start_daemon("[berth.image]\npinned_images = [\"*/app:*\"]\n");
     ASSERT_TRUE(pull(registry.host() + "/busybox:user").ok());
     ASSERT_TRUE(pull(registry.host() + "/app:entrypoint").ok());
     const auto user = status(registry.host() + "/busybox:user").image();
@@ -350,6 +366,9 @@ TEST_F(ImageTest, UserAndConfigReachImageStatus) {
     const auto app = status(registry.host() + "/app:entrypoint", true);
     EXPECT_FALSE(app.image().has_uid());
     EXPECT_EQ(app.image().username(), "app");
+    // pinned_images: kubelet's image GC leaves the app image alone.
+    EXPECT_TRUE(app.image().pinned());
+    EXPECT_FALSE(user.pinned());
     const auto config = nlohmann::json::parse(app.info().at("info")).at("config");
     EXPECT_EQ(config.at("entrypoint"), nlohmann::json::array({"/bin/sh", "-c"}));
     EXPECT_EQ(config.at("working_dir"), "/work");
@@ -370,7 +389,8 @@ TEST_F(ImageTest, BadReferencesAndUnknownImagesAreClearErrors) {
 
     result = pull(registry.host() + "/busybox:nope");
     EXPECT_EQ(result.error_code(), grpc::StatusCode::NOT_FOUND) << result.error_message();
-    EXPECT_NE(result.error_message().find("registry " + registry.host() + ": manifest unknown for busybox:nope"),
+    EXPECT_NE(result.error_message().find("registry " + registry.host() +
+                                          ": manifest unknown for busybox:nope"),
               std::string::npos)
         << result.error_message();
 
@@ -408,12 +428,15 @@ TEST_F(ImageTest, CorruptBlobFailsThePullAndLeavesNothing) {
 TEST_F(ImageTest, HostileLayersAreRejectedAndContained) {
     TestRegistry registry;
     ASSERT_TRUE(registry.start()) << registry.log();
-    for (const auto* evil : {"evil:dotdot", "evil:symlink", "evil:hardlink"}) registry.push(evil);
+    for (const auto* evil : {"evil:dotdot", "evil:symlink", "evil:hardlink"})
+        registry.push(evil);
     start_daemon();
     for (const auto* evil : {"evil:dotdot", "evil:symlink", "evil:hardlink"}) {
         const auto result = pull(registry.host() + "/" + evil);
-        EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << evil << ": " << result.error_message();
-        EXPECT_NE(result.error_message().find("entry"), std::string::npos) << result.error_message();
+        EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+            << evil << ": " << result.error_message();
+        EXPECT_NE(result.error_message().find("entry"), std::string::npos)
+            << result.error_message();
     }
     EXPECT_TRUE(list().empty());
     EXPECT_EQ(count_entries(storage() / "layers"), 0u);
@@ -450,7 +473,8 @@ TEST_F(ImageTest, CrashInTheMiddleOfAPullLeavesNoBrokenImage) {
     bool downloading = false;
     while (!downloading && std::chrono::steady_clock::now() < deadline) {
         for (const auto& entry : fs::directory_iterator(storage() / "tmp")) {
-            if (entry.path().filename().string().rfind("blob-", 0) == 0 && fs::file_size(entry.path()) > 0) {
+            if (entry.path().filename().string().rfind("blob-", 0) == 0 &&
+                fs::file_size(entry.path()) > 0) {
                 downloading = true;
             }
         }

@@ -2,8 +2,8 @@
 // directly, with the real berth-unpack, a real registry and real overlayfs):
 // the layers stack with their whiteouts, writes land in the container's own
 // layer, images in use cannot be removed, and a restart finds everything.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -61,8 +61,8 @@ TEST_F(RootfsTest, LayersStackWithWhiteoutsAndWritesStayInTheContainer) {
     ASSERT_TRUE(is_mounted(root));
     EXPECT_TRUE(fs::exists(root / "bin/busybox"));
     EXPECT_TRUE(fs::exists(root / "data/b"));
-    EXPECT_FALSE(fs::exists(root / "data/a"));       // whited out by layer 3
-    EXPECT_FALSE(fs::exists(root / "opaque/old"));   // hidden by the opaque directory
+    EXPECT_FALSE(fs::exists(root / "data/a"));      // whited out by layer 3
+    EXPECT_FALSE(fs::exists(root / "opaque/old"));  // hidden by the opaque directory
     EXPECT_TRUE(fs::exists(root / "opaque/new"));
     EXPECT_NE(read_file(root / "etc/passwd").find("app:x:1000"), std::string::npos);
 
@@ -92,7 +92,8 @@ TEST_F(RootfsTest, ReadOnlyRootfsRefusesWrites) {
     const int fd = ::open((rootfs.mount_point / "nope").c_str(), O_WRONLY | O_CREAT, 0600);
     EXPECT_EQ(fd, -1);
     EXPECT_EQ(errno, EROFS);
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0)
+        ::close(fd);
     store_->release_rootfs("ro");
 }
 

@@ -117,6 +117,7 @@ runtime_config_path = "/etc/kata/configuration.toml"
 [berth.image]
 insecure_registries = ["127.0.0.1:5000"]
 unqualified_search_registries = ["quay.io", "docker.io"]
+pinned_images = ["registry.k8s.io/pause*", "*critical*"]
 image_volumes = "bind"
 
 [berth.image.mirrors]
@@ -149,6 +150,7 @@ port = 9537
     EXPECT_EQ(kata.runtime_root, "/run/berth/runtimes/kata");
     EXPECT_EQ(cfg.image.mirrors.at("registry.k8s.io").size(), 2u);
     EXPECT_EQ(cfg.image.image_volumes, config::ImageVolumes::Bind);
+    EXPECT_EQ(cfg.image.pinned_images, (std::vector<std::string>{"registry.k8s.io/pause*", "*critical*"}));
     EXPECT_EQ(cfg.network.plugin_dirs, std::vector<std::string>{"/opt/cni/bin"});
     EXPECT_TRUE(cfg.metrics.enable);
     EXPECT_EQ(cfg.metrics.port, 9537);
@@ -341,6 +343,9 @@ INSTANTIATE_TEST_SUITE_P(
                       "[berth.image]\ninsecure_registries = [\"http://127.0.0.1:5000\"]\n",
                       "berth.conf:2: berth.image.insecure_registries: \"http://127.0.0.1:5000\" "
                       "must be a host[:port], without scheme or path"},
+        BadConfigCase{"pinned_image_pattern", "[berth.image]\npinned_images = [\"a*b\"]\n",
+                      "berth.conf:2: berth.image.pinned_images: \"a*b\" must be a name, "
+                      "\"prefix*\" or \"*keyword*\""},
         BadConfigCase{"image_volumes", "[berth.image]\nimage_volumes = \"copy\"\n",
                       "berth.conf:2: berth.image.image_volumes: must be one of \"mkdir\", "
                       "\"bind\", \"ignore\", not \"copy\""},

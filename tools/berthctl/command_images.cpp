@@ -33,7 +33,8 @@ std::vector<v1::Image> list_images(Client& client, const std::string& filter) {
     v1::ListImagesRequest request;
     request.mutable_filter()->mutable_image()->set_image(filter);
     v1::ListImagesResponse response;
-    check("ListImages", client.image().ListImages(client.context().get(), request, &response), client);
+    check("ListImages", client.image().ListImages(client.context().get(), request, &response),
+          client);
     return {response.images().begin(), response.images().end()};
 }
 
@@ -59,22 +60,26 @@ void print_images(const ImagesFlags& flags, const ClientOptions& options) {
     Client client(options);
     const auto images = list_images(client, flags.filter);
     if (flags.quiet) {
-        for (const auto& image : images) std::cout << image.id() << "\n";
+        for (const auto& image : images)
+            std::cout << image.id() << "\n";
         return;
     }
     if (format != OutputFormat::Table) {
         v1::ListImagesResponse all;
-        for (const auto& image : images) *all.add_images() = image;
+        for (const auto& image : images)
+            *all.add_images() = image;
         print_structured(message_to_json(all), format);
         return;
     }
     std::cout << std::left << std::setw(48) << "IMAGE" << std::setw(16) << "TAG";
-    if (flags.digests) std::cout << std::setw(16) << "DIGEST";
+    if (flags.digests)
+        std::cout << std::setw(16) << "DIGEST";
     std::cout << std::setw(16) << "IMAGE ID"
               << "SIZE\n";
     for (const auto& image : images) {
         std::string id = image.id().substr(image.id().find(':') + 1);
-        if (!flags.no_trunc) id = id.substr(0, 13);
+        if (!flags.no_trunc)
+            id = id.substr(0, 13);
         std::string digest = "<none>";
         std::string digest_repo;
         if (image.repo_digests_size() > 0) {
@@ -82,14 +87,18 @@ void print_images(const ImagesFlags& flags, const ClientOptions& options) {
             const auto at = repo_digest.find('@');
             digest_repo = repo_digest.substr(0, at);
             digest = repo_digest.substr(repo_digest.find(':', at) + 1);
-            if (!flags.no_trunc) digest = digest.substr(0, 13);
+            if (!flags.no_trunc)
+                digest = digest.substr(0, 13);
         }
         std::vector<std::pair<std::string, std::string>> rows;
-        for (const auto& tag : image.repo_tags()) rows.push_back(split_tag(tag));
-        if (rows.empty()) rows.emplace_back(digest_repo.empty() ? "<none>" : digest_repo, "<none>");
+        for (const auto& tag : image.repo_tags())
+            rows.push_back(split_tag(tag));
+        if (rows.empty())
+            rows.emplace_back(digest_repo.empty() ? "<none>" : digest_repo, "<none>");
         for (const auto& [repository, tag] : rows) {
             std::cout << std::left << std::setw(48) << repository << std::setw(16) << tag;
-            if (flags.digests) std::cout << std::setw(16) << digest;
+            if (flags.digests)
+                std::cout << std::setw(16) << digest;
             std::cout << std::setw(16) << id << human_size(image.size()) << "\n";
         }
     }
@@ -116,7 +125,8 @@ void pull(const std::string& image, const std::string& creds, const std::string&
     std::cout << "Image is up to date for " << response.image_ref() << "\n";
 }
 
-void inspect(const std::vector<std::string>& images, const std::string& output, const ClientOptions& options) {
+void inspect(const std::vector<std::string>& images, const std::string& output,
+             const ClientOptions& options) {
     const OutputFormat format = parse_output_format(output, false);
     Client client(options);
     for (const auto& image : images) {
@@ -124,7 +134,8 @@ void inspect(const std::vector<std::string>& images, const std::string& output, 
         request.mutable_image()->set_image(image);
         request.set_verbose(true);
         v1::ImageStatusResponse response;
-        check("ImageStatus", client.image().ImageStatus(client.context().get(), request, &response), client);
+        check("ImageStatus", client.image().ImageStatus(client.context().get(), request, &response),
+              client);
         if (!response.has_image()) {
             throw CommandFailed("no such image \"" + image + "\" present");
         }
@@ -145,7 +156,8 @@ std::set<std::string> images_in_use(Client& client) {
     v1::ListContainersResponse response;
     const auto status = client.runtime().ListContainers(client.context().get(), request, &response);
     std::set<std::string> used;
-    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) return used;
+    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED)
+        return used;
     check("ListContainers", status, client);
     for (const auto& container : response.containers()) {
         used.insert(container.image_ref());
@@ -154,12 +166,14 @@ std::set<std::string> images_in_use(Client& client) {
     return used;
 }
 
-void remove_images(std::vector<std::string> images, bool all, bool prune, const ClientOptions& options) {
+void remove_images(std::vector<std::string> images, bool all, bool prune,
+                   const ClientOptions& options) {
     Client client(options);
     if (all || prune) {
         const auto used = prune ? images_in_use(client) : std::set<std::string>{};
         for (const auto& image : list_images(client, "")) {
-            if (used.count(image.id()) == 0) images.push_back(image.id());
+            if (used.count(image.id()) == 0)
+                images.push_back(image.id());
         }
     }
     if (images.empty() && !prune) {
@@ -169,7 +183,8 @@ void remove_images(std::vector<std::string> images, bool all, bool prune, const 
         v1::RemoveImageRequest request;
         request.mutable_image()->set_image(image);
         v1::RemoveImageResponse response;
-        check("RemoveImage", client.image().RemoveImage(client.context().get(), request, &response), client);
+        check("RemoveImage", client.image().RemoveImage(client.context().get(), request, &response),
+              client);
         std::cout << "Deleted: " << image << "\n";
     }
 }
@@ -181,11 +196,13 @@ void add_image_commands(CLI::App& app, const ClientOptions& options) {
     auto pull_creds = std::make_shared<std::string>();
     auto pull_auth = std::make_shared<std::string>();
     auto* pull_command = app.add_subcommand("pull", "Pull an image from a registry");
-    pull_command->add_option("IMAGE", *pull_image, "image name (repository[:tag] or @digest)")->required();
+    pull_command->add_option("IMAGE", *pull_image, "image name (repository[:tag] or @digest)")
+        ->required();
     pull_command->add_option("--creds", *pull_creds, "USERNAME:PASSWORD for the registry");
     pull_command->add_option("--auth", *pull_auth, "base64(USERNAME:PASSWORD) for the registry");
-    pull_command->callback(
-        [&options, pull_image, pull_creds, pull_auth] { pull(*pull_image, *pull_creds, *pull_auth, options); });
+    pull_command->callback([&options, pull_image, pull_creds, pull_auth] {
+        pull(*pull_image, *pull_creds, *pull_auth, options);
+    });
 
     auto flags = std::make_shared<ImagesFlags>();
     auto* images = app.add_subcommand("images", "List images");
@@ -199,7 +216,8 @@ void add_image_commands(CLI::App& app, const ClientOptions& options) {
     // `berthctl image import PATH`: "image" lists like crictl's alias, and
     // takes the import verb.
     auto import_path = std::make_shared<std::string>();
-    auto* import_command = images->add_subcommand("import", "Load images from an OCI layout or a docker/OCI archive");
+    auto* import_command =
+        images->add_subcommand("import", "Load images from an OCI layout or a docker/OCI archive");
     import_command->add_option("PATH", *import_path, "OCI layout directory or tarball")->required();
     import_command->callback([&options, import_path] {
         ::berth::v1::ImportImageRequest request;
@@ -207,10 +225,12 @@ void add_image_commands(CLI::App& app, const ClientOptions& options) {
         ::berth::v1::ImportImageResponse response;
         Client client(options);
         grpc::ClientContext context;  // as long as it takes
-        check("ImportImage", client.berth_images().ImportImage(&context, request, &response), client);
+        check("ImportImage", client.berth_images().ImportImage(&context, request, &response),
+              client);
         for (const auto& image : response.images()) {
             std::cout << "Imported " << image.id();
-            for (const auto& tag : image.repo_tags()) std::cout << " " << tag;
+            for (const auto& tag : image.repo_tags())
+                std::cout << " " << tag;
             std::cout << "\n";
         }
     });
@@ -218,7 +238,8 @@ void add_image_commands(CLI::App& app, const ClientOptions& options) {
     images->callback([&options, flags, import_command] {
         // CLI11 runs this callback for `image import` too: listing is only
         // for the verb on its own.
-        if (!import_command->parsed()) print_images(*flags, options);
+        if (!import_command->parsed())
+            print_images(*flags, options);
     });
 
     auto inspect_images = std::make_shared<std::vector<std::string>>();
@@ -226,8 +247,9 @@ void add_image_commands(CLI::App& app, const ClientOptions& options) {
     auto* inspecti = app.add_subcommand("inspecti", "Return the status of one or more images");
     inspecti->add_option("IMAGE", *inspect_images, "image names or ids")->required();
     inspecti->add_option("-o,--output", *inspect_output, "json or yaml")->default_str("json");
-    inspecti->callback(
-        [&options, inspect_images, inspect_output] { inspect(*inspect_images, *inspect_output, options); });
+    inspecti->callback([&options, inspect_images, inspect_output] {
+        inspect(*inspect_images, *inspect_output, options);
+    });
 
     auto remove_names = std::make_shared<std::vector<std::string>>();
     auto remove_all = std::make_shared<bool>(false);
@@ -247,8 +269,10 @@ void add_image_commands(CLI::App& app, const ClientOptions& options) {
         const OutputFormat format = parse_output_format(*fs_output, false);
         Client client(options);
         v1::ImageFsInfoResponse response;
-        check("ImageFsInfo",
-              client.image().ImageFsInfo(client.context().get(), v1::ImageFsInfoRequest{}, &response), client);
+        check(
+            "ImageFsInfo",
+            client.image().ImageFsInfo(client.context().get(), v1::ImageFsInfoRequest{}, &response),
+            client);
         print_structured(message_to_json(response), format);
     });
 }

@@ -48,6 +48,9 @@ struct ImageConfig {
     std::vector<std::string> insecure_registries;
     std::map<std::string, std::vector<std::string>> mirrors;  // registry host -> endpoints
     std::vector<std::string> unqualified_search_registries;
+    // Images kubelet's image GC must keep (reported `pinned`): exact names,
+    // "prefix*" globs or "*keyword*", as CRI-O's pinned_images.
+    std::vector<std::string> pinned_images;
     ImageVolumes image_volumes = ImageVolumes::Mkdir;
 };
 

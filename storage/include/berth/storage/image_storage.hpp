@@ -97,16 +97,19 @@ public:
 private:
     struct LocalLayer {
         std::filesystem::path file;
-        std::string digest;     // of the blob, empty when only the diff id is known
+        std::string digest;  // of the blob, empty when only the diff id is known
         std::int64_t size = -1;
     };
     ImageRecord pull_reference(const Reference& reference, const RegistryCredentials& credentials,
                                const config::ImageConfig& image_config);
     ImageRecord fetch_image(const Reference& reference, const RegistryCredentials& credentials,
                             const config::ImageConfig& image_config);
-    void ensure_layer(const LayerRecord& wanted, const std::function<void(const std::filesystem::path&)>& download);
-    ImageRecord commit_image(ImageRecord record, const std::vector<std::pair<std::string, std::string>>& blobs,
-                             const std::vector<std::string>& new_tags, const std::vector<std::string>& new_digests);
+    void ensure_layer(const LayerRecord& wanted,
+                      const std::function<void(const std::filesystem::path&)>& download);
+    ImageRecord commit_image(ImageRecord record,
+                             const std::vector<std::pair<std::string, std::string>>& blobs,
+                             const std::vector<std::string>& new_tags,
+                             const std::vector<std::string>& new_digests);
     void store_blob(const std::string& digest, const std::string& content);
     void save_record(const ImageRecord& record);
     std::optional<ImageRecord> find_locked(const std::string& image,
@@ -117,18 +120,19 @@ private:
     ImageRecord import_image(const std::string& config_body, const std::string& manifest_digest,
                              const std::string& media_type,
                              const std::vector<std::pair<std::string, std::string>>& blobs,
-                             const std::vector<LocalLayer>& layers, const std::vector<std::string>& tags);
+                             const std::vector<LocalLayer>& layers,
+                             const std::vector<std::string>& tags);
 
     Layout layout_;
     LayerStore layer_store_;
     std::string unpack_helper_;
 
     mutable std::mutex mutex_;
-    std::map<std::string, ImageRecord> images_;                  // by id
-    std::map<std::string, LayerRecord> layers_;                  // by chain id
-    std::map<std::string, ContainerRootfs> rootfs_;              // by container id
-    std::map<std::string, std::shared_future<ImageRecord>> pulls_in_flight_;   // by reference
-    std::map<std::string, std::shared_future<void>> layers_in_flight_;          // by chain id
+    std::map<std::string, ImageRecord> images_;                               // by id
+    std::map<std::string, LayerRecord> layers_;                               // by chain id
+    std::map<std::string, ContainerRootfs> rootfs_;                           // by container id
+    std::map<std::string, std::shared_future<ImageRecord>> pulls_in_flight_;  // by reference
+    std::map<std::string, std::shared_future<void>> layers_in_flight_;        // by chain id
     std::multiset<std::string> protected_layers_;  // wanted by pulls not yet committed
     std::counting_semaphore<> download_slots_{3};
 };

@@ -32,7 +32,9 @@ public:
     std::map<std::string, LayerRecord> load() const;
 
     std::filesystem::path directory(const std::string& chain_id) const;
-    std::filesystem::path diff(const std::string& chain_id) const { return directory(chain_id) / "diff"; }
+    std::filesystem::path diff(const std::string& chain_id) const {
+        return directory(chain_id) / "diff";
+    }
 
     // Unpacks `archive` with the berth-unpack helper into a staging directory,
     // checks the result's diff id against `record.diff_id`, measures it and

@@ -35,8 +35,8 @@ struct RegistryCredentials {
 };
 
 struct RegistryEndpoint {
-    std::string host;       // what errors name: "127.0.0.1:5000", "docker.io"
-    std::string base_url;   // "http://127.0.0.1:5000", "https://registry-1.docker.io"
+    std::string host;      // what errors name: "127.0.0.1:5000", "docker.io"
+    std::string base_url;  // "http://127.0.0.1:5000", "https://registry-1.docker.io"
     bool mirror = false;
     // Listed as insecure: TLS certificates are not verified, and plain HTTP
     // is used when TLS does not answer.
@@ -52,7 +52,7 @@ std::vector<RegistryEndpoint> registry_endpoints(const config::ImageConfig& conf
 struct FetchedManifest {
     std::string media_type;  // the Content-Type the registry sent
     std::string body;
-    std::string digest;      // sha256 of the body, as computed here
+    std::string digest;  // sha256 of the body, as computed here
 };
 
 class RegistryClient {
@@ -80,8 +80,8 @@ public:
 
 private:
     HttpResponse request(const std::string& path, const std::vector<std::string>& headers,
-                     const std::function<bool(const char*, std::size_t)>& sink,
-                     std::size_t max_body);
+                         const std::function<bool(const char*, std::size_t)>& sink,
+                         std::size_t max_body);
     void stream_blob(const std::string& digest, std::int64_t size,
                      const std::function<bool(const char*, std::size_t)>& consume);
     std::string authorization();
