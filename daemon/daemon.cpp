@@ -14,7 +14,9 @@
 #include <spdlog/spdlog.h>
 
 #include "berth/config/serialize.hpp"
+#include "berth/oci/runtime_oci.hpp"
 #include "berth/storage/layer_unpack.hpp"
+#include "container/exit_watcher.hpp"
 #include "berth/storage/layout.hpp"
 #include "berth/version.hpp"
 #include "config_holder.hpp"
@@ -160,8 +162,15 @@ int run_daemon(const config::LoadOptions& options) {
         spdlog::critical("cannot start: {}", error.what());
         return 1;
     }
+    std::string conmon;
+    try {
+        conmon = oci::find_conmon(initial.runtime.conmon);
+    } catch (const std::exception& error) {
+        // Pods still work without it; containers fail with this message.
+        spdlog::error("{}: containers cannot be created", error.what());
+    }
     ConfigHolder holder(initial);
-    server::ServerState state(holder, unpack_helper);
+    server::ServerState state(holder, unpack_helper, conmon);
     // Every image and pod on disk is known before the first request is served.
     try {
         state.images().open();
@@ -170,6 +179,11 @@ int run_daemon(const config::LoadOptions& options) {
         return 1;
     }
     state.sandboxes().restore();
+    // Exits are watched before containers are restored, so that none that
+    // happens during restore is missed (recording one twice is harmless).
+    container::ExitWatcher exit_watcher(state.runtimes().exits_directory(),
+                                        [&state](const std::string& id) { state.containers().on_exit(id); });
+    state.containers().restore();
     server::CriRuntimeService runtime_service(state);
     server::CriImageService image_service(state);
     server::BerthImageService berth_image_service(state);

@@ -9,6 +9,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "berth/oci/runtime_error.hpp"
 #include "berth/storage/storage_error.hpp"
 
 namespace berth::daemon {
@@ -59,6 +60,19 @@ inline grpc::StatusCode status_code(storage::ErrorKind kind) {
     return grpc::StatusCode::INTERNAL;
 }
 
+inline grpc::StatusCode status_code(oci::RuntimeErrorKind kind) {
+    using oci::RuntimeErrorKind;
+    switch (kind) {
+        case RuntimeErrorKind::NotFound: return grpc::StatusCode::NOT_FOUND;
+        case RuntimeErrorKind::FailedPrecondition: return grpc::StatusCode::FAILED_PRECONDITION;
+        case RuntimeErrorKind::CannotRun: return grpc::StatusCode::UNKNOWN;  // as containerd reports a runtime's refusal
+        case RuntimeErrorKind::Unimplemented: return grpc::StatusCode::UNIMPLEMENTED;
+        case RuntimeErrorKind::DeadlineExceeded: return grpc::StatusCode::DEADLINE_EXCEEDED;
+        case RuntimeErrorKind::Internal: break;
+    }
+    return grpc::StatusCode::INTERNAL;
+}
+
 // Runs `body`, turning exceptions into a status whose message starts with
 // the RPC's name. Anything that is not a StatusError is an internal error.
 template <typename Body>
@@ -68,6 +82,8 @@ grpc::Status rpc_status(const char* rpc, Body&& body) {
         return grpc::Status::OK;
     } catch (const StatusError& error) {
         return {error.code(), std::string(rpc) + ": " + error.what()};
+    } catch (const oci::RuntimeError& error) {
+        return {status_code(error.kind()), std::string(rpc) + ": " + error.what()};
     } catch (const storage::StorageError& error) {
         return {status_code(error.kind()), std::string(rpc) + ": " + error.what()};
     } catch (const std::exception& error) {

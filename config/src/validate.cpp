@@ -91,7 +91,10 @@ void validate_runtimes(Config& config, const Origins& origins) {
         }
         require_absolute(origins, base + ".runtime_path", handler.runtime_path);
         if (handler.runtime_root.empty()) {
-            handler.runtime_root = config.runroot + "/runtimes/" + name;
+            // Short on purpose: runc and crun bind unix sockets at
+            // <root>/<64-hex id>/notify/notify.sock, and a socket path has
+            // at most 107 characters.
+            handler.runtime_root = config.runroot + "/oci/" + name;
         }
         require_absolute(origins, base + ".runtime_root", handler.runtime_root);
         if (!handler.runtime_config_path.empty()) {

@@ -1,5 +1,7 @@
 #include "sandbox/pod_init_process.hpp"
 
+#include "berth/config/helper_binary.hpp"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,25 +25,7 @@ namespace berth::daemon::sandbox {
 namespace fs = std::filesystem;
 
 std::string find_pod_init_binary() {
-    std::error_code error;
-    const fs::path self = fs::read_symlink("/proc/self/exe", error);
-    std::vector<fs::path> candidates;
-    if (!error) {
-        candidates.push_back(self.parent_path() / "berth-pod-init");
-        candidates.push_back(self.parent_path().parent_path() / "libexec/berth/berth-pod-init");
-    }
-    for (const char* dir :
-         {"/usr/libexec/berth", "/usr/local/libexec/berth", "/usr/bin", "/usr/local/bin"}) {
-        candidates.push_back(fs::path(dir) / "berth-pod-init");
-    }
-    std::string searched;
-    for (const auto& candidate : candidates) {
-        if (access(candidate.c_str(), X_OK) == 0) {
-            return candidate.string();
-        }
-        searched += (searched.empty() ? "" : ", ") + candidate.string();
-    }
-    throw std::runtime_error("berth-pod-init not found (searched " + searched + ")");
+    return config::find_helper_binary("berth-pod-init");
 }
 
 std::uint64_t process_start_time(pid_t pid) {

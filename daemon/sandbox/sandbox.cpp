@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include <google/protobuf/util/json_util.h>
+#include "proto_json.hpp"
 
 namespace berth::daemon::sandbox {
 
@@ -41,21 +41,13 @@ std::string sandbox_name(const runtime::v1::PodSandboxMetadata& metadata) {
 }
 
 nlohmann::json to_json(const Sandbox& sandbox) {
-    std::string config_text;
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    auto status =
-        google::protobuf::util::MessageToJsonString(sandbox.config, &config_text, options);
-    if (!status.ok()) {
-        throw std::runtime_error("cannot encode the pod config: " + status.ToString());
-    }
     return {
         {"id", sandbox.id},
         {"name", sandbox.name},
         {"runtime_handler", sandbox.runtime_handler},
         {"created_at", sandbox.created_at},
         {"state", to_string(sandbox.state)},
-        {"config", nlohmann::json::parse(config_text)},
+        {"config", message_to_json(sandbox.config)},
         {"namespaces",
          {{"network", sandbox.netns_path},
           {"ipc", sandbox.ipcns_path},
@@ -86,11 +78,7 @@ void from_json(const nlohmann::json& json, Sandbox& sandbox) {
         sandbox.runtime_handler = json.at("runtime_handler").get<std::string>();
         sandbox.created_at = json.at("created_at").get<std::int64_t>();
         sandbox.state = parse_state(json.at("state").get<std::string>());
-        const auto status =
-            google::protobuf::util::JsonStringToMessage(json.at("config").dump(), &sandbox.config);
-        if (!status.ok()) {
-            throw std::runtime_error("bad pod config: " + status.ToString());
-        }
+        message_from_json(json.at("config"), sandbox.config);
         const auto& namespaces = json.at("namespaces");
         sandbox.netns_path = namespaces.at("network").get<std::string>();
         sandbox.ipcns_path = namespaces.at("ipc").get<std::string>();

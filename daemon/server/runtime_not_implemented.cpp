@@ -6,24 +6,6 @@
 
 namespace berth::daemon::server {
 
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, CreateContainer, CreateContainerRequest,
-                            CreateContainerResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, StartContainer, StartContainerRequest,
-                            StartContainerResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, StopContainer, StopContainerRequest,
-                            StopContainerResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, RemoveContainer, RemoveContainerRequest,
-                            RemoveContainerResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, ListContainers, ListContainersRequest,
-                            ListContainersResponse)
-BERTH_NOT_IMPLEMENTED_STREAM(CriRuntimeService, StreamContainers, StreamContainersRequest,
-                             StreamContainersResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, ContainerStatus, ContainerStatusRequest,
-                            ContainerStatusResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, UpdateContainerResources,
-                            UpdateContainerResourcesRequest, UpdateContainerResourcesResponse)
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, ReopenContainerLog, ReopenContainerLogRequest,
-                            ReopenContainerLogResponse)
 BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, ExecSync, ExecSyncRequest, ExecSyncResponse)
 BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, Exec, ExecRequest, ExecResponse)
 BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, Attach, AttachRequest, AttachResponse)

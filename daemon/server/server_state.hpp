@@ -9,6 +9,8 @@
 #include "berth/oci/runtime_handlers.hpp"
 #include "berth/storage/image_storage.hpp"
 #include "config_holder.hpp"
+#include "container/container_manager.hpp"
+#include "container/runtime_set.hpp"
 #include "sandbox/sandbox_manager.hpp"
 #include "sandbox/sandbox_store.hpp"
 
@@ -16,17 +18,23 @@ namespace berth::daemon::server {
 
 class ServerState {
 public:
-    ServerState(ConfigHolder& config, std::string unpack_helper)
+    // `conmon` is berth-conmon's path, "" when it is missing.
+    ServerState(ConfigHolder& config, std::string unpack_helper, std::string conmon = "")
         : config_(config),
           handlers_(config.current()->runtime),
           images_(*config.current(), std::move(unpack_helper)),
           sandbox_store_(config.current()->root + "/sandboxes"),
-          sandboxes_(config.current(), handlers_, sandbox_store_) {}
+          sandboxes_(config.current(), handlers_, sandbox_store_),
+          runtimes_(*config.current(), std::move(conmon)),
+          container_store_(config.current()->root + "/containers"),
+          containers_(config, sandbox_store_, images_, runtimes_, container_store_) {}
 
     ConfigHolder& config() { return config_; }
     const oci::RuntimeHandlers& handlers() const { return handlers_; }
     sandbox::SandboxManager& sandboxes() { return sandboxes_; }
     storage::ImageStorage& images() { return images_; }
+    container::ContainerManager& containers() { return containers_; }
+    const container::RuntimeSet& runtimes() const { return runtimes_; }
 
     void set_pod_cidr(std::string cidr) {
         std::lock_guard lock(mutex_);
@@ -43,6 +51,9 @@ private:
     storage::ImageStorage images_;
     sandbox::SandboxStore sandbox_store_;
     sandbox::SandboxManager sandboxes_;
+    container::RuntimeSet runtimes_;
+    container::ContainerStore container_store_;
+    container::ContainerManager containers_;
     mutable std::mutex mutex_;
     std::string pod_cidr_;  // from kubelet's UpdateRuntimeConfig
 };

@@ -1,5 +1,7 @@
 #include "berth/storage/layer_unpack.hpp"
 
+#include "berth/config/helper_binary.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -315,42 +317,7 @@ UnpackResult unpack_layer(const std::string& helper, const fs::path& archive,
 }
 
 std::string find_unpack_helper() {
-    std::vector<fs::path> candidates;
-    std::error_code error;
-    const fs::path self = fs::read_symlink("/proc/self/exe", error);
-    if (!error) {
-        candidates.push_back(self.parent_path() / kHelperName);
-        candidates.push_back(
-            (self.parent_path().parent_path() / "libexec/berth" / kHelperName).lexically_normal());
-    }
-    if (const char* path = std::getenv("PATH")) {
-        const std::string_view directories(path);
-        std::size_t start = 0;
-        while (start <= directories.size()) {
-            std::size_t end = directories.find(':', start);
-            if (end == std::string_view::npos) {
-                end = directories.size();
-            }
-            // An empty $PATH element means the working directory, which is no
-            // place to pick a helper that runs as root from.
-            if (end > start) {
-                candidates.push_back(fs::path(directories.substr(start, end - start)) /
-                                     kHelperName);
-            }
-            start = end + 1;
-        }
-    }
-    std::string searched;
-    for (const auto& candidate : candidates) {
-        struct stat status {};
-        if (stat(candidate.c_str(), &status) == 0 && S_ISREG(status.st_mode) &&
-            access(candidate.c_str(), X_OK) == 0) {
-            return candidate.string();
-        }
-        searched += (searched.empty() ? "" : ", ") + candidate.string();
-    }
-    throw LayerUnpackError(std::string(kHelperName) + " not found (searched " +
-                           (searched.empty() ? std::string("nothing") : searched) + ")");
+    return config::find_helper_binary(kHelperName);
 }
 
 }  // namespace berth::storage

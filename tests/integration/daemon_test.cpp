@@ -109,25 +109,6 @@ TEST(Berthd, EveryUnbuiltRpcAnswersUnimplementedWithItsName) {
     auto* r = rt.get();
     using RS = v1::RuntimeService::Stub;
     const std::vector<std::pair<std::string, Call>> calls = {
-        {"CreateContainer",
-         u(&RS::CreateContainer, r, v1::CreateContainerRequest{}, v1::CreateContainerResponse{})},
-        {"StartContainer",
-         u(&RS::StartContainer, r, v1::StartContainerRequest{}, v1::StartContainerResponse{})},
-        {"StopContainer",
-         u(&RS::StopContainer, r, v1::StopContainerRequest{}, v1::StopContainerResponse{})},
-        {"RemoveContainer",
-         u(&RS::RemoveContainer, r, v1::RemoveContainerRequest{}, v1::RemoveContainerResponse{})},
-        {"ListContainers",
-         u(&RS::ListContainers, r, v1::ListContainersRequest{}, v1::ListContainersResponse{})},
-        {"StreamContainers", s(&RS::StreamContainers, r, v1::StreamContainersRequest{},
-                               v1::StreamContainersResponse{})},
-        {"ContainerStatus",
-         u(&RS::ContainerStatus, r, v1::ContainerStatusRequest{}, v1::ContainerStatusResponse{})},
-        {"UpdateContainerResources",
-         u(&RS::UpdateContainerResources, r, v1::UpdateContainerResourcesRequest{},
-           v1::UpdateContainerResourcesResponse{})},
-        {"ReopenContainerLog", u(&RS::ReopenContainerLog, r, v1::ReopenContainerLogRequest{},
-                                 v1::ReopenContainerLogResponse{})},
         {"ExecSync", u(&RS::ExecSync, r, v1::ExecSyncRequest{}, v1::ExecSyncResponse{})},
         {"Exec", u(&RS::Exec, r, v1::ExecRequest{}, v1::ExecResponse{})},
         {"Attach", u(&RS::Attach, r, v1::AttachRequest{}, v1::AttachResponse{})},
@@ -164,8 +145,9 @@ TEST(Berthd, EveryUnbuiltRpcAnswersUnimplementedWithItsName) {
            v1::UpdatePodSandboxResourcesResponse{})},
     };
     // 41 RPCs: the 4 runtime-level ones are tested above, the 6 pod sandbox
-    // ones in sandbox_test, the 6 image ones in image_test, the other 25 here.
-    ASSERT_EQ(calls.size(), 25u);
+    // ones in sandbox_test, the 6 image ones in image_test, the 9 container
+    // ones in container_test, the other 16 here.
+    ASSERT_EQ(calls.size(), 16u);
     for (const auto& [name, call] : calls) {
         const grpc::Status status = call();
         EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << name;
@@ -277,13 +259,13 @@ TEST(Berthd, ClientsBusyDuringShutdownSeeOnlyServerGoingAway) {
 
 TEST(Berthd, BadConfigStopsBeforeAnythingStarts) {
     BerthdOptions options;
-    options.extra_config = "[berth.runtime.runtimes.runc]\nruntime_type = \"banana\"\n";
+    options.extra_config = "[berth.runtime.runtimes.odd]\nruntime_path = \"/bin/true\"\nruntime_type = \"banana\"\n";
     BerthdInstance berthd(options);
     EXPECT_FALSE(berthd.start());
     EXPECT_EQ(berthd.process().wait_for_exit(10s), 1);
     const std::string expected = berthd.config_file() + ":";
     EXPECT_NE(berthd.log().find(expected), std::string::npos) << berthd.log();
-    EXPECT_NE(berthd.log().find("berth.runtime.runtimes.runc.runtime_type: must be one of"),
+    EXPECT_NE(berthd.log().find("berth.runtime.runtimes.odd.runtime_type: must be one of"),
               std::string::npos)
         << berthd.log();
     EXPECT_FALSE(std::filesystem::exists(berthd.dir() / "run"));

@@ -8,7 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace berth::test {
@@ -56,16 +58,47 @@ bool NotifySocket::wait_for(const std::string& needle, std::chrono::milliseconds
     }
 }
 
-BerthdInstance::BerthdInstance(BerthdOptions options) : options_(std::move(options)) {
+namespace {
+
+// A runtime root of this instance's own that is short enough for the unix
+// sockets runc and crun bind below it (a temporary directory is not).
+std::string short_runtime_root() {
+    static std::atomic<int> counter{0};
+    return "/run/bt" + std::to_string(getpid()) + "x" + std::to_string(counter++);
+}
+
+}  // namespace
+
+BerthdInstance::BerthdInstance(BerthdOptions options)
+    : options_(std::move(options)), runtime_roots_(short_runtime_root()) {
+    std::string runtimes;
+    for (const char* runtime : {"runc", "crun"}) {
+        if (::access((std::string("/usr/bin/") + runtime).c_str(), X_OK) == 0 ||
+            ::access((std::string("/usr/sbin/") + runtime).c_str(), X_OK) == 0) {
+            runtimes += std::string("[berth.runtime.runtimes.") + runtime + "]\nruntime_root = \"" +
+                        runtime_roots_ + "/" + runtime + "\"\n";
+        }
+    }
     dir_.write("berth.conf", "[berth]\nroot = \"" + (dir_ / "root") + "\"\nrunroot = \"" +
                                  (dir_ / "run") + "\"\nlog_dir = \"" + (dir_ / "logs") +
                                  "\"\n[berth.network]\nnetwork_dir = \"" + (dir_ / "net.d") +
-                                 "\"\n" + options_.extra_config);
+                                 "\"\n" + runtimes + options_.extra_config);
 }
 
 BerthdInstance::~BerthdInstance() {
     process_.reset();
-    unmount_all_below(dir_.path().string());
+    // Containers outlive berthd by design; a test that failed half-way may
+    // leave some. Their monitors and runtime state go with the directory.
+    const std::string dir = dir_.path().string();
+    run_command("pkill -KILL -f '[b]erth-conmon --cid .*" + dir + "/' 2>/dev/null");
+    for (const char* runtime : {"runc", "crun"}) {
+        const std::string root = runtime_roots_ + "/" + runtime;
+        run_command(std::string("[ -d ") + root + " ] && for c in $(" + runtime + " --root " + root +
+                    " list -q); do " + runtime + " --root " + root + " delete -f $c; done 2>/dev/null");
+    }
+    unmount_all_below(dir);
+    std::error_code ignored;
+    std::filesystem::remove_all(runtime_roots_, ignored);
 }
 
 std::vector<std::string> BerthdInstance::base_args() const {

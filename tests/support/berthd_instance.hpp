@@ -68,6 +68,7 @@ public:
 
 private:
     BerthdOptions options_;
+    std::string runtime_roots_;  // /run/bt<pid>x<n>: runc/ and crun/ below it
     TempDir dir_;
     std::unique_ptr<NotifySocket> notify_;
     std::unique_ptr<ChildProcess> process_;

@@ -69,7 +69,7 @@ TEST(ConfigDefaults, RuncHandlerComesFromTheInstalledBinary) {
     const auto& runc = cfg.runtime.runtimes.at("runc");
     EXPECT_EQ(std::filesystem::path(runc.runtime_path).filename(), "runc");
     EXPECT_EQ(runc.runtime_type, config::RuntimeType::Oci);
-    EXPECT_EQ(runc.runtime_root, "/run/berth/runtimes/runc");
+    EXPECT_EQ(runc.runtime_root, "/run/berth/oci/runc");
 }
 
 TEST(ConfigDefaults, DerivedPathsFollowRunroot) {
@@ -77,7 +77,7 @@ TEST(ConfigDefaults, DerivedPathsFollowRunroot) {
     dir.write("berth.conf", "[berth]\nrunroot = \"/tmp/rr\"\n");
     const config::Config cfg = config::load(options_in(dir));
     EXPECT_EQ(cfg.api.listen, "/tmp/rr/berth.sock");
-    EXPECT_EQ(cfg.runtime.runtimes.at("runc").runtime_root, "/tmp/rr/runtimes/runc");
+    EXPECT_EQ(cfg.runtime.runtimes.at("runc").runtime_root, "/tmp/rr/oci/runc");
 }
 
 TEST(ConfigDefaults, ShippedConfigFileLoadsAndChangesNothing) {
@@ -147,7 +147,7 @@ port = 9537
     const auto& kata = cfg.runtime.runtimes.at("kata");
     EXPECT_EQ(kata.runtime_type, config::RuntimeType::Vm);
     EXPECT_EQ(kata.runtime_path, "/usr/bin/containerd-shim-kata-v2");
-    EXPECT_EQ(kata.runtime_root, "/run/berth/runtimes/kata");
+    EXPECT_EQ(kata.runtime_root, "/run/berth/oci/kata");
     EXPECT_EQ(cfg.image.mirrors.at("registry.k8s.io").size(), 2u);
     EXPECT_EQ(cfg.image.image_volumes, config::ImageVolumes::Bind);
     EXPECT_EQ(cfg.image.pinned_images, (std::vector<std::string>{"registry.k8s.io/pause*", "*critical*"}));

@@ -623,14 +623,14 @@ TEST_F(LayerUnpackTest, FindsTheHelperOnThePath) {
     setenv("PATH", "/nonexistent", 1);
     try {
         missing = berth::storage::find_unpack_helper();
-    } catch (const LayerUnpackError& error) {
+    } catch (const std::exception& error) {
         missing = error.what();
     }
     setenv("PATH", saved_path.c_str(), 1);
 
     EXPECT_EQ(found, (bin / "berth-unpack").string());
     EXPECT_NE(missing.find("berth-unpack not found"), std::string::npos) << missing;
-    EXPECT_NE(missing.find("/nonexistent/berth-unpack"), std::string::npos) << missing;
+    EXPECT_NE(missing.find("$PATH"), std::string::npos) << missing;
     EXPECT_NE(missing.find("libexec/berth/berth-unpack"), std::string::npos) << missing;
 }
 

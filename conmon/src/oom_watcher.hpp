@@ -1,0 +1,40 @@
+// Notices OOM kills in the container's memory cgroup.
+//   cgroup v1: an eventfd registered through cgroup.event_control for
+//              memory.oom_control;
+//   cgroup v2: inotify on memory.events.
+// Either way the decision is the `oom_kill` counter going up, so an OOM
+// notification without a kill (or the cgroup being removed) is not reported.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "unique_fd.hpp"
+
+namespace berth::conmon {
+
+class OomWatcher {
+public:
+    // Nullptr when the process has no memory cgroup we can watch.
+    static std::unique_ptr<OomWatcher> for_process(pid_t pid);
+
+    int fd() const { return fd_.get(); }
+    // Consumes the notification; true when a new OOM kill happened since the
+    // last time true was returned.
+    bool check();
+
+private:
+    OomWatcher(UniqueFd fd, std::string counter_file, bool v1);
+    std::optional<std::uint64_t> read_kill_count() const;
+
+    UniqueFd fd_;
+    std::string counter_file_;  // memory.oom_control (v1) or memory.events (v2)
+    bool v1_;
+    std::uint64_t kills_seen_ = 0;
+};
+
+}  // namespace berth::conmon

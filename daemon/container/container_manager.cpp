@@ -1,0 +1,394 @@
+#include "container/container_manager.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "berth/storage/atomic_file.hpp"
+#include "container/spec/oci_spec.hpp"
+#include "sandbox/ids.hpp"
+#include "sandbox/rollback.hpp"
+#include "status_error.hpp"
+
+namespace berth::daemon::container {
+namespace fs = std::filesystem;
+namespace v1 = runtime::v1;
+
+namespace {
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// An image's STOPSIGNAL ("SIGINT", "INT", "2") as a number; SIGTERM when
+// absent or unknown.
+int stop_signal_number(const std::string& text) {
+    if (text.empty()) return SIGTERM;
+    if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        const int number = std::stoi(text);
+        return number > 0 && number < NSIG ? number : SIGTERM;
+    }
+    std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
+    for (int number = 1; number < NSIG; ++number) {
+        const char* abbreviation = sigabbrev_np(number);
+        if (abbreviation != nullptr && name == abbreviation) return number;
+    }
+    spdlog::warn("unknown stop signal \"{}\", using SIGTERM", text);
+    return SIGTERM;
+}
+
+}  // namespace
+
+ContainerManager::ContainerManager(ConfigHolder& config, const sandbox::SandboxStore& sandboxes,
+                                   storage::ImageStorage& images, const RuntimeSet& runtimes, ContainerStore& store)
+    : config_(config), sandboxes_(sandboxes), images_(images), runtimes_(runtimes), store_(store) {}
+
+template <typename Body>
+void ContainerManager::with_container_locked(const std::string& id, Body&& body) {
+    const auto lock = store_.operation_lock(id);
+    if (!lock) throw not_found("container \"" + id + "\" not found");
+    std::lock_guard guard(*lock);
+    body();
+}
+
+int ContainerManager::pid_of(const std::string& id) const {
+    const auto record = store_.get(id);
+    return record && record->state == ContainerState::Running ? record->pid : 0;
+}
+
+std::string ContainerManager::log_path_for(const v1::ContainerConfig& config, const v1::PodSandboxConfig& pod) const {
+    if (!pod.log_directory().empty() && !config.log_path().empty()) {
+        return (fs::path(pod.log_directory()) / config.log_path()).lexically_normal().string();
+    }
+    // kubelet always sends both; other clients get CRI-O's layout under
+    // log_dir so that their logs are still kept.
+    const auto& meta = pod.metadata();
+    return config_.current()->log_dir + "/" + meta.namespace_() + "_" + meta.name() + "_" + meta.uid() + "/" +
+           config.metadata().name() + "/" + std::to_string(config.metadata().attempt()) + ".log";
+}
+
+std::string ContainerManager::create(const v1::CreateContainerRequest& request) {
+    const auto& config = request.config();
+    if (config.metadata().name().empty()) throw invalid_argument("container name (metadata.name) is empty");
+    if (config.image().image().empty()) throw invalid_argument("no image given (image.image)");
+    if (config.metadata().name().find_first_of("/_") != std::string::npos) {
+        throw invalid_argument("container name \"" + config.metadata().name() + "\" must not contain '/' or '_'");
+    }
+    const auto sandbox = sandboxes_.get(sandboxes_.resolve(request.pod_sandbox_id()));
+    if (!sandbox || sandbox->state == sandbox::SandboxState::Creating) {
+        throw not_found("pod sandbox \"" + request.pod_sandbox_id() + "\" not found");
+    }
+    if (sandbox->state != sandbox::SandboxState::Ready) {
+        throw failed_precondition("pod sandbox " + sandbox->id + " is not ready");
+    }
+    const auto settings = config_.current();
+    const auto image = images_.find(config.image().image(), settings->image);
+    if (!image) throw not_found("image \"" + config.image().image() + "\" not found");
+    auto& runtime = runtimes_.get(sandbox->runtime_handler);
+
+    Container record;
+    record.id = new_id();
+    record.name = container_name(config.metadata(), sandbox->config.metadata());
+    record.sandbox_id = sandbox->id;
+    record.runtime_handler = sandbox->runtime_handler;
+    record.config = config;
+    record.image_id = image->id;
+    record.image_ref = image->repo_digests.empty() ? image->id : image->repo_digests.front();
+    record.stop_signal = image->config.stop_signal;
+    record.created_at = now_ns();
+    record.bundle = store_.directory_of(record.id);
+    record.log_path = log_path_for(config, sandbox->config);
+
+    sandbox::Rollback rollback;
+    store_.reserve_name(record.name, record.id);
+    rollback.add("reserving the name", [&] { store_.release_name(record.name, record.id); });
+    // Creating is on disk before anything else exists, so that restore can
+    // undo a crash at any later step.
+    store_.put(record);
+    rollback.add("the record", [&] { store_.erase(record.id); });
+
+    const auto rootfs = images_.create_rootfs(record.id, image->id, false, settings->image);
+    record.rootfs = rootfs.mount_point.string();
+    rollback.add("the root filesystem", [&] { images_.release_rootfs(record.id); });
+
+    SpecInputs inputs;
+    inputs.container_id = record.id;
+    inputs.container = &config;
+    inputs.pod = &sandbox->config;
+    inputs.sandbox = sandbox.get();
+    inputs.image = &image->config;
+    inputs.image_name = config.image().image();
+    inputs.image_ref = record.image_ref;
+    inputs.rootfs = record.rootfs;
+    inputs.container_dir = record.bundle;
+    inputs.config = settings.get();
+    inputs.log_path = record.log_path;
+    const auto& namespaces = config.linux().security_context().namespace_options();
+    if (namespaces.pid() == v1::TARGET) {
+        const int target = pid_of(store_.resolve(namespaces.target_id()));
+        if (target == 0) throw failed_precondition("target container " + namespaces.target_id() + " is not running");
+        inputs.target_pid_ns = "/proc/" + std::to_string(target) + "/ns/pid";
+    }
+    nlohmann::json spec;
+    try {
+        spec = build_oci_spec(inputs);
+    } catch (const SpecError& error) {
+        throw invalid_argument(error.what());
+    }
+    storage::write_file_atomically(record.bundle + "/config.json", spec.dump(2), 0600);
+    fs::create_directories(fs::path(record.log_path).parent_path());
+
+    oci::CreateOptions options;
+    options.id = record.id;
+    options.sandbox_id = sandbox->id;
+    options.bundle = record.bundle;
+    options.log_path = record.log_path;
+    options.log_size_max = settings->runtime.log_size_max;
+    options.stdin = config.stdin();
+    options.stdin_once = config.stdin_once();
+    options.terminal = config.tty();
+    rollback.add("the runtime's container", [&] { runtime.remove(record.id); });
+    record.pid = runtime.create(options);
+
+    record.state = ContainerState::Created;
+    store_.put(record);
+    rollback.commit();
+    spdlog::info("created container {} ({}) in pod {}", record.id, record.name, sandbox->id);
+    return record.id;
+}
+
+void ContainerManager::start(const std::string& id_or_prefix) {
+    const std::string id = store_.resolve(id_or_prefix);
+    with_container_locked(id, [&] {
+        Container record = *store_.get(id);
+        if (record.state != ContainerState::Created) {
+            throw failed_precondition("container " + id + " is " + to_string(record.state) + ", not created");
+        }
+        try {
+            runtimes_.get(record.runtime_handler).start(id);
+        } catch (const oci::RuntimeError& error) {
+            record.state = ContainerState::Exited;
+            record.finished_at = now_ns();
+            record.exit_code = 128;
+            record.reason = "ContainerCannotRun";
+            record.message = error.what();
+            store_.put(record);
+            throw;
+        }
+        record.state = ContainerState::Running;
+        record.started_at = now_ns();
+        store_.put(record);
+    });
+    // An exit that arrived meanwhile waited for the lock in on_exit and is
+    // recorded now.
+}
+
+bool ContainerManager::wait_for_exit_file(const std::string& id, std::chrono::milliseconds timeout) {
+    const auto exit_file = runtimes_.get(store_.get(id)->runtime_handler).monitor_paths(id).exit_file;
+    std::unique_lock lock(exits_mutex_);
+    return exits_arrived_.wait_for(lock, timeout, [&] {
+        std::error_code ignored;
+        return exits_seen_.count(id) != 0 || fs::exists(exit_file, ignored);
+    });
+}
+
+void ContainerManager::stop_locked(const std::string& id, std::int64_t timeout_seconds) {
+    const auto record = store_.get(id);
+    if (record->state != ContainerState::Running && record->state != ContainerState::Created) return;
+    if (record_exit_locked(id)) return;  // it ended already
+    auto& runtime = runtimes_.get(record->runtime_handler);
+    runtime.stop(id, stop_signal_number(record->stop_signal),
+                 std::chrono::seconds(std::max<std::int64_t>(timeout_seconds, 0)));
+    // The monitor writes the exit file once the logs are drained: normally
+    // milliseconds after the process went.
+    if (wait_for_exit_file(id, std::chrono::seconds(10)) && record_exit_locked(id)) return;
+    mark_lost_locked(id, "the container was stopped but its monitor reported no exit");
+}
+
+void ContainerManager::stop(const std::string& id_or_prefix, std::int64_t timeout_seconds) {
+    const std::string id = store_.resolve(id_or_prefix);
+    with_container_locked(id, [&] { stop_locked(id, timeout_seconds); });
+}
+
+void ContainerManager::remove(const std::string& id_or_prefix) {
+    std::string id;
+    try {
+        id = store_.resolve(id_or_prefix);
+    } catch (const StatusError& error) {
+        if (error.code() == grpc::StatusCode::NOT_FOUND) return;  // already gone: fine
+        throw;
+    }
+    const auto lock = store_.operation_lock(id);
+    if (!lock) return;
+    std::lock_guard guard(*lock);
+    const auto record = store_.get(id);
+    if (!record) return;
+    stop_locked(id, 0);
+    runtimes_.get(record->runtime_handler).remove(id);
+    images_.release_rootfs(id);
+    store_.erase(id);
+    {
+        std::lock_guard exits(exits_mutex_);
+        exits_seen_.erase(id);
+    }
+    spdlog::info("removed container {}", id);
+}
+
+void ContainerManager::stop_all_in(const std::string& sandbox_id) {
+    for (const auto& record : store_.list()) {
+        if (record->sandbox_id == sandbox_id) {
+            with_container_locked(record->id, [&] { stop_locked(record->id, 0); });
+        }
+    }
+}
+
+void ContainerManager::remove_all_in(const std::string& sandbox_id) {
+    for (const auto& record : store_.list()) {
+        if (record->sandbox_id == sandbox_id) remove(record->id);
+    }
+}
+
+void ContainerManager::reopen_log(const std::string& id_or_prefix) {
+    const std::string id = store_.resolve(id_or_prefix);
+    with_container_locked(id, [&] {
+        const auto record = store_.get(id);
+        if (record->state != ContainerState::Running) {
+            throw failed_precondition("container " + id + " is not running");
+        }
+        runtimes_.get(record->runtime_handler).reopen_log(id);
+        // The monitor reopens asynchronously; log rotators expect the new
+        // file once the call returns, so wait for it (briefly).
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        std::error_code ignored;
+        while (!fs::exists(record->log_path, ignored) && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    });
+}
+
+void ContainerManager::update_resources(const std::string& id_or_prefix,
+                                        const v1::LinuxContainerResources& resources) {
+    const std::string id = store_.resolve(id_or_prefix);
+    with_container_locked(id, [&] {
+        Container record = *store_.get(id);
+        if (record.state != ContainerState::Running && record.state != ContainerState::Created) {
+            throw failed_precondition("container " + id + " is " + to_string(record.state));
+        }
+        nlohmann::json linux;
+        if (resources.cpu_shares() > 0) linux["cpu"]["shares"] = resources.cpu_shares();
+        if (resources.cpu_quota() != 0) linux["cpu"]["quota"] = resources.cpu_quota();
+        if (resources.cpu_period() > 0) linux["cpu"]["period"] = resources.cpu_period();
+        if (!resources.cpuset_cpus().empty()) linux["cpu"]["cpus"] = resources.cpuset_cpus();
+        if (!resources.cpuset_mems().empty()) linux["cpu"]["mems"] = resources.cpuset_mems();
+        if (resources.memory_limit_in_bytes() > 0) {
+            linux["memory"]["limit"] = resources.memory_limit_in_bytes();
+            linux["memory"]["swap"] = resources.memory_swap_limit_in_bytes() > 0
+                                          ? resources.memory_swap_limit_in_bytes()
+                                          : resources.memory_limit_in_bytes();
+        }
+        for (const auto& hugepage : resources.hugepage_limits()) {
+            linux["hugepageLimits"].push_back({{"pageSize", hugepage.page_size()}, {"limit", hugepage.limit()}});
+        }
+        if (!resources.unified().empty()) {
+            for (const auto& [key, value] : resources.unified()) linux["unified"][key] = value;
+        }
+        runtimes_.get(record.runtime_handler).update_resources(id, linux);
+        *record.config.mutable_linux()->mutable_resources() = resources;
+        store_.put(record);
+    });
+}
+
+bool ContainerManager::record_exit_locked(const std::string& id) {
+    auto current = store_.get(id);
+    if (!current) return false;
+    if (current->state == ContainerState::Exited) return true;
+    const auto paths = runtimes_.get(current->runtime_handler).monitor_paths(id);
+    struct stat info {};
+    if (::stat(paths.exit_file.c_str(), &info) != 0) return false;
+    Container record = *current;
+    std::ifstream in(paths.exit_file);
+    int code = 255;
+    if (!(in >> code)) {
+        record.message = "unreadable exit file " + paths.exit_file;
+    }
+    record.state = ContainerState::Exited;
+    record.exit_code = code;
+    record.finished_at =
+        static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + static_cast<std::int64_t>(info.st_mtim.tv_nsec);
+    std::error_code ignored;
+    if (fs::exists(paths.oom_file, ignored)) {
+        record.reason = "OOMKilled";
+    } else {
+        record.reason = code == 0 ? "Completed" : "Error";
+    }
+    store_.put(record);
+    spdlog::info("container {} exited with {} ({})", id, code, record.reason);
+    return true;
+}
+
+void ContainerManager::mark_lost_locked(const std::string& id, const std::string& why) {
+    Container record = *store_.get(id);
+    record.state = ContainerState::Exited;
+    record.exit_code = 255;
+    record.finished_at = now_ns();
+    record.reason = "Error";
+    record.message = why;
+    store_.put(record);
+    spdlog::warn("container {}: {}", id, why);
+}
+
+void ContainerManager::on_exit(const std::string& id) {
+    {
+        std::lock_guard lock(exits_mutex_);
+        exits_seen_.insert(id);
+    }
+    exits_arrived_.notify_all();
+    const auto lock = store_.operation_lock(id);
+    if (!lock) return;  // removed meanwhile, or not ours
+    std::lock_guard guard(*lock);
+    record_exit_locked(id);
+}
+
+void ContainerManager::restore() {
+    std::vector<std::string> problems;
+    store_.load(problems);
+    for (const auto& problem : problems) spdlog::error("ignoring container record {}", problem);
+    for (const auto& snapshot : store_.list()) {
+        const std::string id = snapshot->id;
+        const auto lock = store_.operation_lock(id);
+        std::lock_guard guard(*lock);
+        try {
+            if (snapshot->state == ContainerState::Creating) {
+                // A crash during CreateContainer: undo every step it may have done.
+                try {
+                    runtimes_.get(snapshot->runtime_handler).remove(id);
+                } catch (const std::exception& error) {
+                    spdlog::warn("restore: removing half-created {} from its runtime: {}", id, error.what());
+                }
+                images_.release_rootfs(id);
+                store_.erase(id);
+                spdlog::info("restore: removed half-created container {}", id);
+                continue;
+            }
+            if (snapshot->state == ContainerState::Exited) continue;
+            if (record_exit_locked(id)) continue;
+            if (!runtimes_.get(snapshot->runtime_handler).monitor_alive(id)) {
+                mark_lost_locked(id, "its monitor (berth-conmon) is gone, so its exit is unknown");
+                continue;
+            }
+            if (images_.rootfs(id)) images_.ensure_mounted(id);
+        } catch (const std::exception& error) {
+            spdlog::error("restore: container {}: {}", id, error.what());
+        }
+    }
+}
+
+}  // namespace berth::daemon::container

@@ -1,0 +1,82 @@
+// Container lifecycle: CreateContainer, StartContainer, StopContainer,
+// RemoveContainer, ReopenContainerLog, UpdateContainerResources, exits and
+// restore at start. Every operation on one container runs under its
+// operation lock; exits arrive from the ExitWatcher's thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "berth/cri_api.hpp"
+#include "berth/storage/image_storage.hpp"
+#include "config_holder.hpp"
+#include "container/container.hpp"
+#include "container/runtime_set.hpp"
+#include "sandbox/sandbox_store.hpp"
+
+namespace berth::daemon::container {
+
+class ContainerManager {
+public:
+    ContainerManager(ConfigHolder& config, const sandbox::SandboxStore& sandboxes, storage::ImageStorage& images,
+                     const RuntimeSet& runtimes, ContainerStore& store);
+
+    // Returns the new container's id. Throws StatusError (and runtime or
+    // storage errors, which rpc_status maps).
+    std::string create(const runtime::v1::CreateContainerRequest& request);
+    void start(const std::string& id_or_prefix);
+    // Returns once the container has exited and its exit is recorded.
+    // Idempotent; an unknown id is NOT_FOUND.
+    void stop(const std::string& id_or_prefix, std::int64_t timeout_seconds);
+    // Stops first when needed; an unknown id is fine.
+    void remove(const std::string& id_or_prefix);
+    void reopen_log(const std::string& id_or_prefix);
+    void update_resources(const std::string& id_or_prefix, const runtime::v1::LinuxContainerResources& resources);
+
+    // An exit file appeared (ExitWatcher thread).
+    void on_exit(const std::string& id);
+
+    // Loads every record at start, before serving: half-created containers
+    // are removed, exits that happened while berthd was down are recorded,
+    // containers whose monitor is gone are marked exited.
+    void restore();
+
+    // StopPodSandbox and RemovePodSandbox: every container of the pod is
+    // stopped (at once, as the pod's grace period has passed by then) or
+    // removed first.
+    void stop_all_in(const std::string& sandbox_id);
+    void remove_all_in(const std::string& sandbox_id);
+
+    const ContainerStore& store() const { return store_; }
+    // The process id of a running container (0 if none), for PID mode TARGET.
+    int pid_of(const std::string& id) const;
+
+private:
+    template <typename Body>
+    void with_container_locked(const std::string& id, Body&& body);
+    void stop_locked(const std::string& id, std::int64_t timeout_seconds);
+    // Reads the exit file (and OOM marker) into the record; false when there
+    // is no exit file yet.
+    bool record_exit_locked(const std::string& id);
+    void mark_lost_locked(const std::string& id, const std::string& why);
+    std::string log_path_for(const runtime::v1::ContainerConfig& config,
+                             const runtime::v1::PodSandboxConfig& pod) const;
+    bool wait_for_exit_file(const std::string& id, std::chrono::milliseconds timeout);
+
+    ConfigHolder& config_;
+    const sandbox::SandboxStore& sandboxes_;
+    storage::ImageStorage& images_;
+    const RuntimeSet& runtimes_;
+    ContainerStore& store_;
+
+    // Exit files seen by the watcher, so that a stop waiting for one wakes at
+    // once instead of polling.
+    std::mutex exits_mutex_;
+    std::condition_variable exits_arrived_;
+    std::set<std::string> exits_seen_;
+};
+
+}  // namespace berth::daemon::container

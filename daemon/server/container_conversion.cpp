@@ -1,0 +1,62 @@
+#include "server/container_conversion.hpp"
+
+namespace berth::daemon::server {
+
+namespace v1 = runtime::v1;
+
+void fill_container(const container::Container& record, v1::Container* out) {
+    out->set_id(record.id);
+    out->set_pod_sandbox_id(record.sandbox_id);
+    *out->mutable_metadata() = record.config.metadata();
+    *out->mutable_image() = record.config.image();
+    out->set_image_ref(record.image_ref);
+    out->set_image_id(record.image_id);
+    out->set_state(container::to_cri(record.state));
+    out->set_created_at(record.created_at);
+    *out->mutable_labels() = record.config.labels();
+    *out->mutable_annotations() = record.config.annotations();
+}
+
+void fill_container_status(const container::Container& record, v1::ContainerStatus* out) {
+    out->set_id(record.id);
+    *out->mutable_metadata() = record.config.metadata();
+    out->set_state(container::to_cri(record.state));
+    out->set_created_at(record.created_at);
+    out->set_started_at(record.started_at);
+    out->set_finished_at(record.finished_at);
+    out->set_exit_code(record.exit_code);
+    *out->mutable_image() = record.config.image();
+    out->set_image_ref(record.image_ref);
+    out->set_image_id(record.image_id);
+    out->set_reason(record.reason);
+    out->set_message(record.message);
+    *out->mutable_labels() = record.config.labels();
+    *out->mutable_annotations() = record.config.annotations();
+    *out->mutable_mounts() = record.config.mounts();
+    out->set_log_path(record.log_path);
+    if (record.config.linux().has_resources()) {
+        *out->mutable_resources()->mutable_linux() = record.config.linux().resources();
+    }
+}
+
+bool matches(const container::Container& record, const v1::ContainerFilter& filter) {
+    if (!filter.id().empty() && record.id.compare(0, filter.id().size(), filter.id()) != 0) {
+        return false;
+    }
+    if (!filter.pod_sandbox_id().empty() &&
+        record.sandbox_id.compare(0, filter.pod_sandbox_id().size(), filter.pod_sandbox_id()) != 0) {
+        return false;
+    }
+    if (filter.has_state() && filter.state().state() != container::to_cri(record.state)) {
+        return false;
+    }
+    for (const auto& [key, value] : filter.label_selector()) {
+        auto it = record.config.labels().find(key);
+        if (it == record.config.labels().end() || it->second != value) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace berth::daemon::server

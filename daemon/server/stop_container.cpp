@@ -1,0 +1,12 @@
+#include "server/runtime_service.hpp"
+#include "status_error.hpp"
+
+namespace berth::daemon::server {
+
+grpc::Status CriRuntimeService::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest* request,
+                                              v1::StopContainerResponse*) {
+    return rpc_status("StopContainer",
+                      [&] { state_.containers().stop(request->container_id(), request->timeout()); });
+}
+
+}  // namespace berth::daemon::server

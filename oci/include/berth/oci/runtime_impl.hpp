@@ -1,0 +1,83 @@
+// The one interface through which berthd drives a container, whatever runs
+// it: RuntimeOCI (berth-conmon + runc or crun) now, RuntimeVM (a containerd
+// shim v2 over ttrpc) later. The operations are CRI-O's set. Exits are not
+// returned from here: every implementation writes them to the exits
+// directory (<runroot>/exits/<id>), which berthd watches with inotify.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace berth::oci {
+
+struct CreateOptions {
+    std::string id;
+    std::string sandbox_id;
+    std::string bundle;    // a directory holding config.json
+    std::string log_path;  // the CRI log file
+    std::int64_t log_size_max = -1;
+    bool stdin = false;
+    bool stdin_once = false;
+    bool terminal = false;
+};
+
+enum class RuntimeStatus { Created, Running, Paused, Stopped, Unknown };
+
+struct ContainerState {
+    RuntimeStatus status = RuntimeStatus::Unknown;
+    int pid = 0;
+};
+
+struct ExecSyncResult {
+    std::string stdout_data;
+    std::string stderr_data;
+    int exit_code = 0;
+};
+
+// Where one container's monitor keeps what berthd and clients reach it by.
+struct MonitorPaths {
+    std::string attach_socket;
+    std::string control_fifo;
+    std::string exit_file;
+    std::string oom_file;
+};
+
+class RuntimeImpl {
+public:
+    virtual ~RuntimeImpl() = default;
+
+    // Creates the container (stopped at its entrypoint, as `runc create`
+    // leaves it) with its monitor running; returns the container's pid.
+    // Throws RuntimeError(CannotRun) with the runtime's own words.
+    virtual int create(const CreateOptions& options) = 0;
+    virtual void start(const std::string& id) = 0;
+    // Sends `signal`; after `timeout` sends SIGKILL. Returns once the
+    // container's process is gone (its exit file follows shortly).
+    virtual void stop(const std::string& id, int signal, std::chrono::seconds timeout) = 0;
+    virtual void signal(const std::string& id, int signal) = 0;
+    // Deletes the runtime's state of a stopped (or, forced, any) container.
+    virtual void remove(const std::string& id) = 0;
+    // What the runtime says now (`runc state`); Unknown when it knows nothing.
+    virtual ContainerState state(const std::string& id) = 0;
+    virtual void pause(const std::string& id) = 0;
+    virtual void unpause(const std::string& id) = 0;
+    // `resources` is an OCI linux.resources object.
+    virtual void update_resources(const std::string& id, const nlohmann::json& resources) = 0;
+    virtual void reopen_log(const std::string& id) = 0;
+    // Whether the container's monitor process is alive.
+    virtual bool monitor_alive(const std::string& id) = 0;
+    virtual MonitorPaths monitor_paths(const std::string& id) const = 0;
+
+    // Built by the streaming and stats issues; until then RuntimeError
+    // (Unimplemented).
+    virtual ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
+                                     std::chrono::seconds timeout) = 0;
+    virtual nlohmann::json stats(const std::string& id) = 0;
+};
+
+}  // namespace berth::oci

@@ -1,0 +1,60 @@
+// RuntimeImpl for OCI runtimes (runc, crun): each container is created by
+// its own berth-conmon, which stays with it for its whole life, and every
+// other operation is a call of the runtime binary.
+#pragma once
+
+#include <string>
+
+#include "berth/config/config.hpp"
+#include "berth/oci/runtime_error.hpp"
+#include "berth/oci/runtime_impl.hpp"
+
+namespace berth::oci {
+
+struct OciRuntimeOptions {
+    std::string handler_name;
+    config::RuntimeHandler handler;  // runtime_path, runtime_root
+    std::string conmon_path;         // berth-conmon
+    std::string runroot;             // <runroot>: exits/ and containers/<id>/ live below it
+    bool systemd_cgroup = false;
+};
+
+class RuntimeOCI final : public RuntimeImpl {
+public:
+    explicit RuntimeOCI(OciRuntimeOptions options);
+
+    int create(const CreateOptions& options) override;
+    void start(const std::string& id) override;
+    void stop(const std::string& id, int signal, std::chrono::seconds timeout) override;
+    void signal(const std::string& id, int signal) override;
+    void remove(const std::string& id) override;
+    ContainerState state(const std::string& id) override;
+    void pause(const std::string& id) override;
+    void unpause(const std::string& id) override;
+    void update_resources(const std::string& id, const nlohmann::json& resources) override;
+    void reopen_log(const std::string& id) override;
+    bool monitor_alive(const std::string& id) override;
+    MonitorPaths monitor_paths(const std::string& id) const override;
+    ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
+                             std::chrono::seconds timeout) override;
+    nlohmann::json stats(const std::string& id) override;
+
+    // The exits directory every container's monitor writes to.
+    std::string exits_directory() const;
+
+private:
+    std::vector<std::string> runtime_command(std::initializer_list<std::string> arguments) const;
+    std::string monitor_directory(const std::string& id) const;
+    // Runs the runtime; throws RuntimeError(kind) with its stderr on failure.
+    std::string run(std::initializer_list<std::string> arguments, RuntimeErrorKind kind,
+                    std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+
+    OciRuntimeOptions options_;
+};
+
+// Where berth-conmon is: the configured path, else beside the running
+// executable, else <exe dir>/../libexec/berth, else $PATH. Throws naming the
+// places searched.
+std::string find_conmon(const std::string& configured);
+
+}  // namespace berth::oci

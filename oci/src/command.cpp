@@ -1,0 +1,145 @@
+#include "command.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+extern char** environ;
+
+namespace berth::oci {
+namespace {
+
+struct Pipe {
+    int read = -1;
+    int write = -1;
+    Pipe() {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+        read = fds[0];
+        write = fds[1];
+    }
+    ~Pipe() {
+        close_read();
+        close_write();
+    }
+    void close_read() {
+        if (read >= 0) ::close(read);
+        read = -1;
+    }
+    void close_write() {
+        if (write >= 0) ::close(write);
+        write = -1;
+    }
+};
+
+struct SpawnSetup {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    SpawnSetup() {
+        posix_spawn_file_actions_init(&actions);
+        posix_spawnattr_init(&attributes);
+    }
+    ~SpawnSetup() {
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attributes);
+    }
+};
+
+int wait_status_to_code(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -1;
+}
+
+}  // namespace
+
+ChildEnvironment::ChildEnvironment() {
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        const std::string text = *entry;
+        if (text.rfind("NOTIFY_SOCKET=", 0) == 0 || text.rfind("LISTEN_", 0) == 0 ||
+            text.rfind("WATCHDOG_", 0) == 0) {
+            continue;
+        }
+        entries_.push_back(text);
+    }
+    for (auto& entry : entries_) pointers_.push_back(entry.data());
+    pointers_.push_back(nullptr);
+}
+
+std::string join_command(const std::vector<std::string>& argv) {
+    std::string text;
+    for (const auto& arg : argv) text += (text.empty() ? "" : " ") + arg;
+    return text;
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+    Pipe out, err;
+    SpawnSetup setup;
+    posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&setup.actions, out.write, 1);
+    posix_spawn_file_actions_adddup2(&setup.actions, err.write, 2);
+    posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
+    // berthd blocks its signals in every thread and ignores SIGPIPE; the
+    // runtime must start with neither.
+    sigset_t empty, defaults;
+    sigemptyset(&empty);
+    sigfillset(&defaults);
+    posix_spawnattr_setsigmask(&setup.attributes, &empty);
+    posix_spawnattr_setsigdefault(&setup.attributes, &defaults);
+    posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+    std::vector<char*> args;
+    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    ChildEnvironment environment;
+    const int spawned =
+        posix_spawn(&pid, args[0], &setup.actions, &setup.attributes, args.data(), environment.get());
+    if (spawned != 0) {
+        throw std::system_error(spawned, std::generic_category(), "starting " + argv[0]);
+    }
+    out.close_write();
+    err.close_write();
+
+    CommandResult result;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    pollfd fds[2] = {{out.read, POLLIN, 0}, {err.read, POLLIN, 0}};
+    int open_streams = 2;
+    char buffer[4096];
+    while (open_streams > 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                                 std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            result.timed_out = true;
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        const int ready = ::poll(fds, 2, static_cast<int>(left.count()));
+        if (ready < 0 && errno != EINTR) break;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            const ssize_t got = ::read(fds[i].fd, buffer, sizeof(buffer));
+            if (got > 0) {
+                // Runtimes print little; a megabyte is plenty for any message.
+                std::string& target = i == 0 ? result.out : result.err;
+                if (target.size() < (1 << 20)) target.append(buffer, static_cast<std::size_t>(got));
+            } else if (got == 0 || errno != EINTR) {
+                fds[i].fd = -1;
+                --open_streams;
+            }
+        }
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.exit_code = wait_status_to_code(status);
+    return result;
+}
+
+}  // namespace berth::oci

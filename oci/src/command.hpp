@@ -1,0 +1,40 @@
+// Running a runtime binary (runc, crun) to completion with a time limit,
+// capturing what it prints. posix_spawn keeps berthd's memory out of the
+// picture (no copy-on-write fork of a large process).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace berth::oci {
+
+struct CommandResult {
+    int exit_code = -1;  // 128+signal when killed by one
+    bool timed_out = false;
+    std::string out;
+    std::string err;
+};
+
+// The child starts with an empty signal mask, default dispositions and no
+// fds but 0 (/dev/null), 1 and 2 (pipes). After `timeout` it is killed
+// (SIGKILL) and reaped. Throws std::system_error when it cannot be started.
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+// berthd's environment without what systemd gave berthd itself:
+// NOTIFY_SOCKET (runc would otherwise wait for the container to send
+// READY=1), LISTEN_* and WATCHDOG_*.
+class ChildEnvironment {
+public:
+    ChildEnvironment();
+    char** get() { return pointers_.data(); }
+
+private:
+    std::vector<std::string> entries_;
+    std::vector<char*> pointers_;
+};
+
+// The command line for messages: "runc --root /x start id".
+std::string join_command(const std::vector<std::string>& argv);
+
+}  // namespace berth::oci

@@ -1,0 +1,460 @@
+// Containers on a real berthd with real runc and berth-conmon, images pulled
+// from a real registry: the lifecycle, CRI logs, stop with a grace period,
+// users and capabilities, a read-only root, seccomp, OOM kills, partial lines,
+// a daemon crash with containers running, and bad input. Pods use the host
+// network here (sandbox_test covers CNI).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "berthd_instance.hpp"
+#include "mount_cleanup.hpp"
+#include "test_registry.hpp"
+
+namespace v1 = runtime::v1;
+namespace fs = std::filesystem;
+using berth::test::BerthdInstance;
+using berth::test::deadline_context;
+using berth::test::read_file;
+using berth::test::run_command;
+using berth::test::TestRegistry;
+using namespace std::chrono_literals;
+
+namespace {
+
+class ContainerTest : public testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        registry_ = new TestRegistry();
+        ASSERT_TRUE(registry_->start()) << registry_->log();
+        registry_->push("busybox:multi");
+        registry_->push("busybox:user");
+    }
+    static void TearDownTestSuite() {
+        delete registry_;
+        registry_ = nullptr;
+    }
+
+    void SetUp() override {
+        daemon_ = std::make_unique<BerthdInstance>();
+        ASSERT_TRUE(daemon_->start()) << daemon_->log();
+        connect();
+        for (const auto* image : {"/busybox:multi", "/busybox:user"}) {
+            v1::PullImageRequest pull;
+            pull.mutable_image()->set_image(registry_->host() + image);
+            v1::PullImageResponse pulled;
+            auto context = deadline_context(60s);
+            ASSERT_TRUE(images_->PullImage(context.get(), pull, &pulled).ok());
+        }
+        pod_ = run_pod("pod");
+    }
+
+    void TearDown() override {
+        // Remove whatever is left through the API, so that nothing outlives
+        // the test: containers, their monitors, mounts.
+        if (runtime_) {
+            v1::ListPodSandboxResponse pods;
+            auto context = deadline_context(60s);
+            if (runtime_->ListPodSandbox(context.get(), {}, &pods).ok()) {
+                for (const auto& pod : pods.items()) {
+                    v1::RemovePodSandboxRequest remove;
+                    remove.set_pod_sandbox_id(pod.id());
+                    v1::RemovePodSandboxResponse removed;
+                    auto remove_context = deadline_context(60s);
+                    (void)runtime_->RemovePodSandbox(remove_context.get(), remove, &removed);
+                }
+            }
+        }
+        daemon_.reset();
+    }
+
+    void connect() {
+        runtime_ = daemon_->runtime();
+        images_ = daemon_->image();
+    }
+
+    std::string run_pod(const std::string& name) {
+        v1::RunPodSandboxRequest request;
+        auto* config = request.mutable_config();
+        config->mutable_metadata()->set_name(name);
+        config->mutable_metadata()->set_namespace_("default");
+        config->mutable_metadata()->set_uid(name + "-uid");
+        config->set_log_directory(daemon_->dir() / ("logs/" + name));
+        config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::NODE);
+        pod_config_ = *config;
+        v1::RunPodSandboxResponse response;
+        auto context = deadline_context(60s);
+        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
+        EXPECT_TRUE(status.ok()) << status.error_message();
+        return response.pod_sandbox_id();
+    }
+
+    v1::ContainerConfig config(const std::string& name, const std::vector<std::string>& command,
+                               const std::string& image = "/busybox:multi") {
+        v1::ContainerConfig config;
+        config.mutable_metadata()->set_name(name);
+        config.mutable_image()->set_image(registry_->host() + image);
+        for (const auto& part : command) config.add_command(part);
+        config.set_log_path(name + ".log");
+        return config;
+    }
+
+    grpc::Status create(const v1::ContainerConfig& config, std::string* id, const std::string& pod = "") {
+        v1::CreateContainerRequest request;
+        request.set_pod_sandbox_id(pod.empty() ? pod_ : pod);
+        *request.mutable_config() = config;
+        *request.mutable_sandbox_config() = pod_config_;
+        v1::CreateContainerResponse response;
+        auto context = deadline_context(60s);
+        const auto status = runtime_->CreateContainer(context.get(), request, &response);
+        if (id != nullptr) *id = response.container_id();
+        return status;
+    }
+
+    grpc::Status start(const std::string& id) {
+        v1::StartContainerRequest request;
+        request.set_container_id(id);
+        v1::StartContainerResponse response;
+        auto context = deadline_context(60s);
+        return runtime_->StartContainer(context.get(), request, &response);
+    }
+
+    // Creates and starts; fails the test on error.
+    std::string run(const v1::ContainerConfig& config) {
+        std::string id;
+        const auto created = create(config, &id);
+        EXPECT_TRUE(created.ok()) << created.error_message() << daemon_->log();
+        const auto started = start(id);
+        EXPECT_TRUE(started.ok()) << started.error_message();
+        return id;
+    }
+
+    grpc::Status stop(const std::string& id, std::int64_t timeout) {
+        v1::StopContainerRequest request;
+        request.set_container_id(id);
+        request.set_timeout(timeout);
+        v1::StopContainerResponse response;
+        auto context = deadline_context(60s);
+        return runtime_->StopContainer(context.get(), request, &response);
+    }
+
+    grpc::Status remove(const std::string& id) {
+        v1::RemoveContainerRequest request;
+        request.set_container_id(id);
+        v1::RemoveContainerResponse response;
+        auto context = deadline_context(60s);
+        return runtime_->RemoveContainer(context.get(), request, &response);
+    }
+
+    v1::ContainerStatus status(const std::string& id, grpc::Status* result = nullptr) {
+        v1::ContainerStatusRequest request;
+        request.set_container_id(id);
+        v1::ContainerStatusResponse response;
+        auto context = deadline_context();
+        const auto status = runtime_->ContainerStatus(context.get(), request, &response);
+        if (result != nullptr) *result = status;
+        return response.status();
+    }
+
+    // Waits (bounded) until the container has exited.
+    v1::ContainerStatus wait_exited(const std::string& id, std::chrono::seconds limit = 20s) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        v1::ContainerStatus current;
+        do {
+            current = status(id);
+            if (current.state() == v1::CONTAINER_EXITED) return current;
+            std::this_thread::sleep_for(50ms);
+        } while (std::chrono::steady_clock::now() < deadline);
+        ADD_FAILURE() << "container " << id << " did not exit; state " << current.state();
+        return current;
+    }
+
+    std::string log_of(const std::string& name) const {
+        return read_file(daemon_->dir() / ("logs/pod/" + name + ".log"));
+    }
+
+    // The text of the log's records for `stream`, with P pieces joined.
+    static std::string log_text(const std::string& log, const std::string& stream) {
+        static const std::regex record(R"(^(\S+) (stdout|stderr) ([PF]) (.*)$)");
+        std::string text;
+        std::istringstream lines(log);
+        std::string line;
+        while (std::getline(lines, line)) {
+            std::smatch match;
+            if (!std::regex_match(line, match, record)) {
+                ADD_FAILURE() << "not a CRI log line: " << line.substr(0, 200);
+                continue;
+            }
+            if (match[2] != stream) continue;
+            text += match[4].str();
+            if (match[3] == "F") text += "\n";
+        }
+        return text;
+    }
+
+    static TestRegistry* registry_;
+    std::unique_ptr<BerthdInstance> daemon_;
+    std::unique_ptr<v1::RuntimeService::Stub> runtime_;
+    std::unique_ptr<v1::ImageService::Stub> images_;
+    std::string pod_;
+    v1::PodSandboxConfig pod_config_;
+};
+
+TestRegistry* ContainerTest::registry_ = nullptr;
+
+TEST_F(ContainerTest, RunsLogsAndExitsWithItsCode) {
+    const auto id = run(config("seven", {"sh", "-c", "echo out; echo err >&2; sleep 1; exit 7"}));
+    EXPECT_EQ(status(id).state(), v1::CONTAINER_RUNNING);
+    const auto exited = wait_exited(id);
+    EXPECT_EQ(exited.exit_code(), 7);
+    EXPECT_EQ(exited.reason(), "Error");
+    EXPECT_GT(exited.finished_at(), exited.started_at());
+    EXPECT_GT(exited.started_at(), exited.created_at());
+    EXPECT_EQ(exited.log_path(), daemon_->dir() / "logs/pod/seven.log");
+    EXPECT_EQ(exited.image().image(), registry_->host() + "/busybox:multi");
+    EXPECT_EQ(exited.image_id(), TestRegistry::images().at("busybox:multi").at("config").get<std::string>());
+    const std::string log = log_of("seven");
+    EXPECT_EQ(log_text(log, "stdout"), "out\n");
+    EXPECT_EQ(log_text(log, "stderr"), "err\n");
+    EXPECT_TRUE(std::regex_search(log, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F out)")))
+        << log;
+
+    const auto zero = run(config("zero", {"true"}));
+    const auto completed = wait_exited(zero);
+    EXPECT_EQ(completed.exit_code(), 0);
+    EXPECT_EQ(completed.reason(), "Completed");
+
+    ASSERT_TRUE(remove(id).ok());
+    ASSERT_TRUE(remove(zero).ok());
+    grpc::Status result;
+    status(id, &result);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_TRUE(remove(id).ok());  // idempotent
+}
+
+TEST_F(ContainerTest, StopKillsAProcessThatIgnoresSigterm) {
+    const auto id = run(config("stubborn", {"sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"}));
+    const auto begin = std::chrono::steady_clock::now();
+    ASSERT_TRUE(stop(id, 2).ok());
+    EXPECT_GE(std::chrono::steady_clock::now() - begin, 2s);
+    const auto stopped = status(id);
+    EXPECT_EQ(stopped.state(), v1::CONTAINER_EXITED);
+    EXPECT_EQ(stopped.exit_code(), 137);
+    EXPECT_TRUE(stop(id, 2).ok());  // twice is fine
+
+    // A process that honours SIGTERM stops at once; timeout 0 kills.
+    const auto polite = run(config("polite", {"sleep", "1000"}));
+    ASSERT_TRUE(stop(polite, 30).ok());
+    EXPECT_EQ(status(polite).exit_code(), 143);
+    const auto killed = run(config("killed", {"sleep", "1000"}));
+    ASSERT_TRUE(stop(killed, 0).ok());
+    EXPECT_EQ(status(killed).exit_code(), 137);
+}
+
+TEST_F(ContainerTest, UsersGroupsAndCapabilities) {
+    // The image's USER 1000, resolved in the image's own /etc/passwd.
+    const auto image_user = run(config("imageuser", {"id"}, "/busybox:user"));
+    wait_exited(image_user);
+    EXPECT_NE(log_of("imageuser").find("uid=1000(app) gid=1000(app)"), std::string::npos) << log_of("imageuser");
+
+    auto explicit_user = config("runas", {"id"});
+    explicit_user.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(1000);
+    explicit_user.mutable_linux()->mutable_security_context()->mutable_run_as_group()->set_value(2000);
+    wait_exited(run(explicit_user));
+    EXPECT_NE(log_of("runas").find("uid=1000(app) gid=2000(extra)"), std::string::npos) << log_of("runas");
+
+    auto caps = config("caps", {"sh", "-c", "grep CapEff /proc/self/status"});
+    auto* capabilities = caps.mutable_linux()->mutable_security_context()->mutable_capabilities();
+    capabilities->add_drop_capabilities("ALL");
+    capabilities->add_add_capabilities("NET_ADMIN");
+    wait_exited(run(caps));
+    // CAP_NET_ADMIN is bit 12 and alone.
+    EXPECT_NE(log_of("caps").find("CapEff:\t0000000000001000"), std::string::npos) << log_of("caps");
+
+    auto bad_cap = config("badcap", {"true"});
+    bad_cap.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities("NOPE");
+    EXPECT_EQ(create(bad_cap, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ContainerTest, ReadOnlyRootAndSeccomp) {
+    auto readonly = config("readonly", {"sh", "-c", "touch /written && echo wrote || echo refused"});
+    readonly.mutable_linux()->mutable_security_context()->set_readonly_rootfs(true);
+    wait_exited(run(readonly));
+    EXPECT_EQ(log_text(log_of("readonly"), "stdout"), "refused\n");
+
+    // RuntimeDefault refuses unshare(2); Unconfined allows it.
+    auto confined = config("confined", {"/bin/busybox", "unshare", "-U", "true"});
+    confined.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
+        v1::SecurityProfile::RuntimeDefault);
+    const auto exited = wait_exited(run(confined));
+    EXPECT_NE(exited.exit_code(), 0);
+    EXPECT_NE(log_of("confined").find("Operation not permitted"), std::string::npos) << log_of("confined");
+
+    auto missing = config("missing", {"true"});
+    auto* profile = missing.mutable_linux()->mutable_security_context()->mutable_seccomp();
+    profile->set_profile_type(v1::SecurityProfile::Localhost);
+    profile->set_localhost_ref("/nonexistent/profile.json");
+    const auto result = create(missing, nullptr);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(result.error_message().find("/nonexistent/profile.json"), std::string::npos) << result.error_message();
+}
+
+TEST_F(ContainerTest, MemoryLimitGivesOomKilled) {
+    auto hungry = config("hungry", {"/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"});
+    hungry.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(16 << 20);
+    const auto exited = wait_exited(run(hungry));
+    EXPECT_EQ(exited.reason(), "OOMKilled");
+    EXPECT_EQ(exited.exit_code(), 137);
+}
+
+TEST_F(ContainerTest, PartialLinesAreLoggedWhole) {
+    const auto id = run(config(
+        "partial", {"sh", "-c",
+                    "i=0; s=aaaaaaaaaaaaaaaa; while [ $i -lt 12 ]; do s=$s$s; i=$((i+1)); done; echo $s; printf tail"}));
+    wait_exited(id);
+    const std::string text = log_text(log_of("partial"), "stdout");
+    // 16 * 2^12 = 65536 characters on one line, then "tail" without a newline.
+    ASSERT_EQ(text.size(), 65536u + 1 + 4 + 1) << text.substr(0, 100);
+    EXPECT_EQ(text.substr(0, 65536), std::string(65536, 'a'));
+    EXPECT_EQ(text.substr(65536), "\ntail\n");
+    EXPECT_NE(log_of("partial").find(" stdout P "), std::string::npos);
+}
+
+TEST_F(ContainerTest, ListFiltersAndReopenLog) {
+    auto labelled = config("labelled", {"sleep", "1000"});
+    (*labelled.mutable_labels())["tier"] = "web";
+    const auto web = run(labelled);
+    const auto other = run(config("other", {"true"}));
+    wait_exited(other);
+
+    auto list = [&](const v1::ContainerFilter& filter) {
+        v1::ListContainersRequest request;
+        *request.mutable_filter() = filter;
+        v1::ListContainersResponse response;
+        auto context = deadline_context();
+        EXPECT_TRUE(runtime_->ListContainers(context.get(), request, &response).ok());
+        std::vector<std::string> ids;
+        for (const auto& container : response.containers()) ids.push_back(container.id());
+        return ids;
+    };
+    EXPECT_EQ(list({}).size(), 2u);
+    v1::ContainerFilter by_label;
+    (*by_label.mutable_label_selector())["tier"] = "web";
+    EXPECT_EQ(list(by_label), std::vector<std::string>{web});
+    v1::ContainerFilter running;
+    running.mutable_state()->set_state(v1::CONTAINER_RUNNING);
+    EXPECT_EQ(list(running), std::vector<std::string>{web});
+    v1::ContainerFilter by_prefix;
+    by_prefix.set_id(other.substr(0, 10));
+    EXPECT_EQ(list(by_prefix), std::vector<std::string>{other});
+    v1::ContainerFilter by_pod;
+    by_pod.set_pod_sandbox_id(pod_.substr(0, 12));
+    EXPECT_EQ(list(by_pod).size(), 2u);
+    by_pod.set_pod_sandbox_id("ffff");
+    EXPECT_TRUE(list(by_pod).empty());
+    EXPECT_EQ(status(web.substr(0, 12)).id(), web);
+
+    // ReopenContainerLog: after the log is moved away, a new file appears.
+    const std::string log = daemon_->dir() / "logs/pod/labelled.log";
+    fs::rename(log, log + ".1");
+    v1::ReopenContainerLogRequest reopen;
+    reopen.set_container_id(web);
+    v1::ReopenContainerLogResponse reopened;
+    auto context = deadline_context();
+    ASSERT_TRUE(runtime_->ReopenContainerLog(context.get(), reopen, &reopened).ok());
+    EXPECT_TRUE(fs::exists(log));
+    reopen.set_container_id(other);
+    auto exited_context = deadline_context();
+    EXPECT_EQ(runtime_->ReopenContainerLog(exited_context.get(), reopen, &reopened).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ContainerTest, RestartKeepsRunningContainersAndLearnsMissedExits) {
+    std::vector<std::string> sleepers, quitters;
+    for (int i = 0; i < 7; ++i) sleepers.push_back(run(config("sleeper" + std::to_string(i), {"sleep", "1000"})));
+    for (int i = 0; i < 3; ++i) {
+        quitters.push_back(run(config("quitter" + std::to_string(i), {"sh", "-c", "sleep 2; exit " + std::to_string(10 + i)})));
+    }
+    // kill -9 the daemon; the quitters exit while it is down.
+    daemon_->process().signal(SIGKILL);
+    daemon_->process().wait_for_exit(10s);
+    std::this_thread::sleep_for(3s);
+    ASSERT_TRUE(daemon_->crash_and_restart()) << daemon_->log();
+    connect();
+
+    v1::ListContainersResponse listed;
+    auto context = deadline_context();
+    ASSERT_TRUE(runtime_->ListContainers(context.get(), {}, &listed).ok());
+    EXPECT_EQ(listed.containers_size(), 10);
+    for (const auto& id : sleepers) EXPECT_EQ(status(id).state(), v1::CONTAINER_RUNNING) << id;
+    for (std::size_t i = 0; i < quitters.size(); ++i) {
+        const auto exited = status(quitters[i]);
+        EXPECT_EQ(exited.state(), v1::CONTAINER_EXITED);
+        EXPECT_EQ(exited.exit_code(), static_cast<int>(10 + i));
+        EXPECT_GT(exited.finished_at(), exited.started_at());
+    }
+    // Running containers can still be stopped after the restart.
+    ASSERT_TRUE(stop(sleepers[0], 10).ok());
+    EXPECT_EQ(status(sleepers[0]).exit_code(), 143);
+
+    // Removing the pod removes its containers: no monitors, no mounts left.
+    v1::RemovePodSandboxRequest remove_pod;
+    remove_pod.set_pod_sandbox_id(pod_);
+    v1::RemovePodSandboxResponse removed;
+    auto remove_context = deadline_context(60s);
+    ASSERT_TRUE(runtime_->RemovePodSandbox(remove_context.get(), remove_pod, &removed).ok());
+    v1::ListContainersResponse after;
+    auto after_context = deadline_context();
+    ASSERT_TRUE(runtime_->ListContainers(after_context.get(), {}, &after).ok());
+    EXPECT_EQ(after.containers_size(), 0);
+    EXPECT_EQ(read_file("/proc/self/mountinfo").find(daemon_->dir().path().string() + "/root/storage/containers/"),
+              std::string::npos);
+    const auto monitors = run_command("pgrep -f '[b]erth-conmon --cid .*" + daemon_->dir().path().string() + "'");
+    EXPECT_NE(monitors.exit_code, 0) << monitors.output;
+}
+
+TEST_F(ContainerTest, BadInputGetsClearErrors) {
+    std::string id;
+    auto unknown_pod = create(config("c", {"true"}), nullptr, "ffffffffffff");
+    EXPECT_EQ(unknown_pod.error_code(), grpc::StatusCode::NOT_FOUND) << unknown_pod.error_message();
+    auto nameless = config("", {"true"});
+    EXPECT_EQ(create(nameless, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    auto missing_image = config("c", {"true"}, "/nothing:here");
+    const auto no_image = create(missing_image, nullptr);
+    EXPECT_EQ(no_image.error_code(), grpc::StatusCode::NOT_FOUND) << no_image.error_message();
+    EXPECT_NE(no_image.error_message().find("image"), std::string::npos);
+
+    ASSERT_TRUE(create(config("twice", {"sleep", "1000"}), &id).ok());
+    const auto taken = create(config("twice", {"sleep", "1000"}), nullptr);
+    EXPECT_EQ(taken.error_code(), grpc::StatusCode::ALREADY_EXISTS) << taken.error_message();
+    ASSERT_TRUE(start(id).ok());
+    EXPECT_EQ(start(id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(start("ffffffffffff").error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(stop("ffffffffffff", 1).error_code(), grpc::StatusCode::NOT_FOUND);
+    grpc::Status result;
+    status("ffffffffffff", &result);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_TRUE(remove("ffffffffffff").ok());
+
+    // A stopped pod takes no new containers.
+    v1::StopPodSandboxRequest stop_pod;
+    stop_pod.set_pod_sandbox_id(pod_);
+    v1::StopPodSandboxResponse stopped;
+    auto context = deadline_context(60s);
+    ASSERT_TRUE(runtime_->StopPodSandbox(context.get(), stop_pod, &stopped).ok());
+    EXPECT_EQ(status(id).state(), v1::CONTAINER_EXITED);  // stopping the pod stopped it
+    const auto in_stopped = create(config("late", {"true"}), nullptr);
+    EXPECT_EQ(in_stopped.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << in_stopped.error_message();
+    // The daemon is still healthy.
+    v1::VersionResponse version;
+    auto version_context = deadline_context();
+    EXPECT_TRUE(runtime_->Version(version_context.get(), {}, &version).ok());
+}
+
+}  // namespace
