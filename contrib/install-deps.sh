@@ -16,11 +16,12 @@ libcurl4-openssl-dev libarchive-dev libssl-dev zlib1g-dev
 # What the daemon drives at run time and what the tests exercise for real.
 # systemd provides systemd-analyze (unit verification); python3 drives
 # integration tests; skopeo, docker-registry and apache2-utils (htpasswd) let
-# the image tests push to and pull from a real registry on 127.0.0.1.
+# the image tests push to and pull from a real registry on 127.0.0.1; crun is
+# the second OCI runtime handler.
 RUNTIME_PACKAGES="
 runc iptables iproute2 util-linux procps systemd python3
 containernetworking-plugins busybox-static
-skopeo docker-registry apache2-utils
+skopeo docker-registry apache2-utils crun
 "
 
 missing=""

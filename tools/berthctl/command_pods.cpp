@@ -8,41 +8,13 @@
 
 #include "commands.hpp"
 #include "output.hpp"
-#include "pod_config_file.hpp"
+#include "config_file.hpp"
 
 namespace berth::ctl {
 
 namespace v1 = runtime::v1;
 
 namespace {
-
-// "5 seconds ago", "About a minute ago", ... as crictl prints them.
-std::string age(std::int64_t created_ns) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(now).count() - created_ns / 1000000000;
-    if (seconds < 1) {
-        return "Less than a second ago";
-    }
-    if (seconds < 60) {
-        return std::to_string(seconds) + (seconds == 1 ? " second ago" : " seconds ago");
-    }
-    const auto minutes = seconds / 60;
-    if (minutes == 1) {
-        return "About a minute ago";
-    }
-    if (minutes < 60) {
-        return std::to_string(minutes) + " minutes ago";
-    }
-    const auto hours = minutes / 60;
-    if (hours == 1) {
-        return "About an hour ago";
-    }
-    if (hours < 48) {
-        return std::to_string(hours) + " hours ago";
-    }
-    return std::to_string(hours / 24) + " days ago";
-}
 
 std::vector<v1::PodSandbox> list_pods(Client& client, const v1::PodSandboxFilter& filter) {
     v1::ListPodSandboxRequest request;
@@ -121,7 +93,7 @@ void print_pods(const PodsFlags& flags, const ClientOptions& options) {
               << "RUNTIME\n";
     for (const auto& pod : pods) {
         const std::string id = flags.no_trunc ? pod.id() : pod.id().substr(0, 13);
-        std::cout << std::left << std::setw(16) << id << std::setw(24) << age(pod.created_at())
+        std::cout << std::left << std::setw(16) << id << std::setw(24) << human_age(pod.created_at())
                   << std::setw(10) << (pod.state() == v1::SANDBOX_READY ? "Ready" : "NotReady")
                   << std::setw(24) << pod.metadata().name() << std::setw(16)
                   << pod.metadata().namespace_() << std::setw(9) << pod.metadata().attempt()

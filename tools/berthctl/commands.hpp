@@ -12,6 +12,7 @@ void add_version_command(CLI::App& app, const ClientOptions& options);
 void add_info_command(CLI::App& app, const ClientOptions& options);
 void add_pod_commands(CLI::App& app, const ClientOptions& options);
 void add_image_commands(CLI::App& app, const ClientOptions& options);
+void add_container_commands(CLI::App& app, const ClientOptions& options);
 
 // Thrown by a verb to end berthctl with exit status 1 and this message.
 class CommandFailed : public std::runtime_error {

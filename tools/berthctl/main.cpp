@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     berth::ctl::add_info_command(app, options);
     berth::ctl::add_pod_commands(app, options);
     berth::ctl::add_image_commands(app, options);
+    berth::ctl::add_container_commands(app, options);
 
     try {
         app.parse(argc, argv);

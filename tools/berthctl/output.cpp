@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include <chrono>
 #include <iostream>
 #include <stdexcept>
 
@@ -86,6 +87,34 @@ void print_structured(const nlohmann::ordered_json& value, OutputFormat format) 
     } else {
         std::cout << value.dump(2) << "\n";
     }
+}
+
+// "5 seconds ago", "About a minute ago", ... as crictl prints them.
+std::string human_age(std::int64_t created_ns) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(now).count() - created_ns / 1000000000;
+    if (seconds < 1) {
+        return "Less than a second ago";
+    }
+    if (seconds < 60) {
+        return std::to_string(seconds) + (seconds == 1 ? " second ago" : " seconds ago");
+    }
+    const auto minutes = seconds / 60;
+    if (minutes == 1) {
+        return "About a minute ago";
+    }
+    if (minutes < 60) {
+        return std::to_string(minutes) + " minutes ago";
+    }
+    const auto hours = minutes / 60;
+    if (hours == 1) {
+        return "About an hour ago";
+    }
+    if (hours < 48) {
+        return std::to_string(hours) + " hours ago";
+    }
+    return std::to_string(hours / 24) + " days ago";
 }
 
 }  // namespace berth::ctl

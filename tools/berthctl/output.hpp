@@ -19,6 +19,9 @@ nlohmann::ordered_json message_to_json(const google::protobuf::Message& message)
 
 std::string to_yaml(const nlohmann::ordered_json& value);
 
+// "5 seconds ago", "About a minute ago", ... as crictl prints creation times.
+std::string human_age(std::int64_t created_ns);
+
 // Prints `value` as JSON (indented) or YAML.
 void print_structured(const nlohmann::ordered_json& value, OutputFormat format);
 

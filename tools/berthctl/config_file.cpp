@@ -1,4 +1,4 @@
-#include "pod_config_file.hpp"
+#include "config_file.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -51,12 +51,10 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
     }
 }
 
-}  // namespace
-
-runtime::v1::PodSandboxConfig load_pod_config(const std::string& path) {
+void load_message(const std::string& path, const std::string& what, google::protobuf::Message& message) {
     std::ifstream in(path);
     if (!in) {
-        throw CommandFailed("cannot read pod config " + path);
+        throw CommandFailed("cannot read " + what + " " + path);
     }
     std::stringstream text;
     text << in.rdbuf();
@@ -68,11 +66,23 @@ runtime::v1::PodSandboxConfig load_pod_config(const std::string& path) {
             throw CommandFailed(path + ": neither JSON nor YAML: " + error.what());
         }
     }
-    runtime::v1::PodSandboxConfig config;
-    auto status = google::protobuf::util::JsonStringToMessage(json.dump(), &config);
+    auto status = google::protobuf::util::JsonStringToMessage(json.dump(), &message);
     if (!status.ok()) {
-        throw CommandFailed(path + ": not a pod sandbox config: " + status.ToString());
+        throw CommandFailed(path + ": not a " + what + ": " + status.ToString());
     }
+}
+
+}  // namespace
+
+runtime::v1::PodSandboxConfig load_pod_config(const std::string& path) {
+    runtime::v1::PodSandboxConfig config;
+    load_message(path, "pod sandbox config", config);
+    return config;
+}
+
+runtime::v1::ContainerConfig load_container_config(const std::string& path) {
+    runtime::v1::ContainerConfig config;
+    load_message(path, "container config", config);
     return config;
 }
 
