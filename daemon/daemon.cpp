@@ -16,10 +16,10 @@
 #include "berth/config/serialize.hpp"
 #include "berth/oci/runtime_oci.hpp"
 #include "berth/storage/layer_unpack.hpp"
-#include "container/exit_watcher.hpp"
 #include "berth/storage/layout.hpp"
 #include "berth/version.hpp"
 #include "config_holder.hpp"
+#include "container/exit_watcher.hpp"
 #include "grpc_connection_feeder.hpp"
 #include "logging.hpp"
 #include "server/berth_image_service.hpp"
@@ -181,8 +181,9 @@ int run_daemon(const config::LoadOptions& options) {
     state.sandboxes().restore();
     // Exits are watched before containers are restored, so that none that
     // happens during restore is missed (recording one twice is harmless).
-    container::ExitWatcher exit_watcher(state.runtimes().exits_directory(),
-                                        [&state](const std::string& id) { state.containers().on_exit(id); });
+    container::ExitWatcher exit_watcher(
+        state.runtimes().exits_directory(),
+        [&state](const std::string& id) { state.containers().on_exit(id); });
     state.containers().restore();
     server::CriRuntimeService runtime_service(state);
     server::CriImageService image_service(state);

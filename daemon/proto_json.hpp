@@ -17,7 +17,8 @@ inline nlohmann::json message_to_json(const google::protobuf::Message& message) 
     options.preserve_proto_field_names = true;
     const auto status = google::protobuf::util::MessageToJsonString(message, &text, options);
     if (!status.ok()) {
-        throw std::runtime_error("cannot encode " + message.GetTypeName() + ": " + status.ToString());
+        throw std::runtime_error("cannot encode " + message.GetTypeName() + ": " +
+                                 status.ToString());
     }
     return nlohmann::json::parse(text);
 }

@@ -41,8 +41,8 @@ public:
         std::lock_guard lock(mutex_);
         auto [it, inserted] = names_.emplace(name, id);
         if (!inserted && it->second != id) {
-            throw already_exists(std::string(Traits::kind) + " name \"" + name + "\" is reserved for " +
-                                 it->second);
+            throw already_exists(std::string(Traits::kind) + " name \"" + name +
+                                 "\" is reserved for " + it->second);
         }
     }
 
@@ -95,11 +95,24 @@ public:
             throw not_found(kind + " \"" + id_or_prefix + "\" not found");
         }
         auto next = std::next(it);
-        if (next != entries_.end() && next->first.compare(0, id_or_prefix.size(), id_or_prefix) == 0) {
+        if (next != entries_.end() &&
+            next->first.compare(0, id_or_prefix.size(), id_or_prefix) == 0) {
             throw invalid_argument(kind + " id prefix \"" + id_or_prefix +
                                    "\" is ambiguous: it matches more than one " + Traits::noun);
         }
         return it->first;
+    }
+
+    // The full id, or "" when nothing matches (an ambiguous prefix still
+    // throws): for the idempotent calls where an unknown id is fine.
+    std::string resolve_if_known(const std::string& id_or_prefix) const {
+        try {
+            return resolve(id_or_prefix);
+        } catch (const StatusError& error) {
+            if (error.code() == grpc::StatusCode::NOT_FOUND)
+                return {};
+            throw;
+        }
     }
 
     // nullptr when unknown.
@@ -157,7 +170,9 @@ private:
         std::shared_ptr<std::mutex> operation = std::make_shared<std::mutex>();
     };
 
-    std::string record_path(const std::string& id) const { return directory_of(id) + "/" + Traits::file; }
+    std::string record_path(const std::string& id) const {
+        return directory_of(id) + "/" + Traits::file;
+    }
 
     std::string state_dir_;
     mutable std::mutex mutex_;

@@ -19,7 +19,8 @@ std::string find_helper_binary(const std::string& name) {
     const fs::path self = fs::read_symlink("/proc/self/exe", error);
     if (!error) {
         candidates.push_back(self.parent_path() / name);
-        candidates.push_back((self.parent_path().parent_path() / "libexec/berth" / name).lexically_normal());
+        candidates.push_back(
+            (self.parent_path().parent_path() / "libexec/berth" / name).lexically_normal());
     }
     for (const char* dir : {"/usr/libexec/berth", "/usr/local/libexec/berth"}) {
         candidates.push_back(fs::path(dir) / name);

@@ -11,7 +11,8 @@ namespace {
 ContainerState parse_state(const std::string& text) {
     for (auto state : {ContainerState::Creating, ContainerState::Created, ContainerState::Running,
                        ContainerState::Exited}) {
-        if (text == to_string(state)) return state;
+        if (text == to_string(state))
+            return state;
     }
     throw std::runtime_error("unknown container state \"" + text + "\"");
 }
@@ -20,28 +21,36 @@ ContainerState parse_state(const std::string& text) {
 
 const char* to_string(ContainerState state) {
     switch (state) {
-        case ContainerState::Creating: return "creating";
-        case ContainerState::Created: return "created";
-        case ContainerState::Running: return "running";
-        case ContainerState::Exited: return "exited";
+    case ContainerState::Creating:
+        return "creating";
+    case ContainerState::Created:
+        return "created";
+    case ContainerState::Running:
+        return "running";
+    case ContainerState::Exited:
+        return "exited";
     }
     return "unknown";
 }
 
 runtime::v1::ContainerState to_cri(ContainerState state) {
     switch (state) {
-        case ContainerState::Created: return runtime::v1::CONTAINER_CREATED;
-        case ContainerState::Running: return runtime::v1::CONTAINER_RUNNING;
-        case ContainerState::Exited: return runtime::v1::CONTAINER_EXITED;
-        case ContainerState::Creating: break;
+    case ContainerState::Created:
+        return runtime::v1::CONTAINER_CREATED;
+    case ContainerState::Running:
+        return runtime::v1::CONTAINER_RUNNING;
+    case ContainerState::Exited:
+        return runtime::v1::CONTAINER_EXITED;
+    case ContainerState::Creating:
+        break;
     }
     return runtime::v1::CONTAINER_UNKNOWN;
 }
 
 std::string container_name(const runtime::v1::ContainerMetadata& metadata,
                            const runtime::v1::PodSandboxMetadata& pod) {
-    return "k8s_" + metadata.name() + "_" + pod.name() + "_" + pod.namespace_() + "_" + pod.uid() + "_" +
-           std::to_string(metadata.attempt());
+    return "k8s_" + metadata.name() + "_" + pod.name() + "_" + pod.namespace_() + "_" + pod.uid() +
+           "_" + std::to_string(metadata.attempt());
 }
 
 nlohmann::json to_json(const Container& container) {

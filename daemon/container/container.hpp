@@ -25,15 +25,15 @@ struct Container {
     std::string sandbox_id;
     std::string runtime_handler;
     runtime::v1::ContainerConfig config;
-    std::string image_id;   // "sha256:<config digest>"
-    std::string image_ref;  // a repo digest when the image has one, else the id
+    std::string image_id;     // "sha256:<config digest>"
+    std::string image_ref;    // a repo digest when the image has one, else the id
     std::string stop_signal;  // from the image; empty = SIGTERM
     ContainerState state = ContainerState::Creating;
-    std::int64_t created_at = 0;   // ns since the epoch
+    std::int64_t created_at = 0;  // ns since the epoch
     std::int64_t started_at = 0;
     std::int64_t finished_at = 0;
     int exit_code = 0;
-    std::string reason;   // Completed, Error, OOMKilled, ContainerCannotRun
+    std::string reason;  // Completed, Error, OOMKilled, ContainerCannotRun
     std::string message;
     int pid = 0;
     std::string log_path;  // the CRI log file

@@ -24,14 +24,16 @@ namespace v1 = runtime::v1;
 namespace {
 
 std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
 // An image's STOPSIGNAL ("SIGINT", "INT", "2") as a number; SIGTERM when
 // absent or unknown.
 int stop_signal_number(const std::string& text) {
-    if (text.empty()) return SIGTERM;
+    if (text.empty())
+        return SIGTERM;
     if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         const int number = std::stoi(text);
         return number > 0 && number < NSIG ? number : SIGTERM;
@@ -39,7 +41,8 @@ int stop_signal_number(const std::string& text) {
     std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
     for (int number = 1; number < NSIG; ++number) {
         const char* abbreviation = sigabbrev_np(number);
-        if (abbreviation != nullptr && name == abbreviation) return number;
+        if (abbreviation != nullptr && name == abbreviation)
+            return number;
     }
     spdlog::warn("unknown stop signal \"{}\", using SIGTERM", text);
     return SIGTERM;
@@ -48,13 +51,15 @@ int stop_signal_number(const std::string& text) {
 }  // namespace
 
 ContainerManager::ContainerManager(ConfigHolder& config, const sandbox::SandboxStore& sandboxes,
-                                   storage::ImageStorage& images, const RuntimeSet& runtimes, ContainerStore& store)
+                                   storage::ImageStorage& images, const RuntimeSet& runtimes,
+                                   ContainerStore& store)
     : config_(config), sandboxes_(sandboxes), images_(images), runtimes_(runtimes), store_(store) {}
 
 template <typename Body>
 void ContainerManager::with_container_locked(const std::string& id, Body&& body) {
     const auto lock = store_.operation_lock(id);
-    if (!lock) throw not_found("container \"" + id + "\" not found");
+    if (!lock)
+        throw not_found("container \"" + id + "\" not found");
     std::lock_guard guard(*lock);
     body();
 }
@@ -64,23 +69,28 @@ int ContainerManager::pid_of(const std::string& id) const {
     return record && record->state == ContainerState::Running ? record->pid : 0;
 }
 
-std::string ContainerManager::log_path_for(const v1::ContainerConfig& config, const v1::PodSandboxConfig& pod) const {
+std::string ContainerManager::log_path_for(const v1::ContainerConfig& config,
+                                           const v1::PodSandboxConfig& pod) const {
     if (!pod.log_directory().empty() && !config.log_path().empty()) {
         return (fs::path(pod.log_directory()) / config.log_path()).lexically_normal().string();
     }
     // kubelet always sends both; other clients get CRI-O's layout under
     // log_dir so that their logs are still kept.
     const auto& meta = pod.metadata();
-    return config_.current()->log_dir + "/" + meta.namespace_() + "_" + meta.name() + "_" + meta.uid() + "/" +
-           config.metadata().name() + "/" + std::to_string(config.metadata().attempt()) + ".log";
+    return config_.current()->log_dir + "/" + meta.namespace_() + "_" + meta.name() + "_" +
+           meta.uid() + "/" + config.metadata().name() + "/" +
+           std::to_string(config.metadata().attempt()) + ".log";
 }
 
 std::string ContainerManager::create(const v1::CreateContainerRequest& request) {
     const auto& config = request.config();
-    if (config.metadata().name().empty()) throw invalid_argument("container name (metadata.name) is empty");
-    if (config.image().image().empty()) throw invalid_argument("no image given (image.image)");
+    if (config.metadata().name().empty())
+        throw invalid_argument("container name (metadata.name) is empty");
+    if (config.image().image().empty())
+        throw invalid_argument("no image given (image.image)");
     if (config.metadata().name().find_first_of("/_") != std::string::npos) {
-        throw invalid_argument("container name \"" + config.metadata().name() + "\" must not contain '/' or '_'");
+        throw invalid_argument("container name \"" + config.metadata().name() +
+                               "\" must not contain '/' or '_'");
     }
     const auto sandbox = sandboxes_.get(sandboxes_.resolve(request.pod_sandbox_id()));
     if (!sandbox || sandbox->state == sandbox::SandboxState::Creating) {
@@ -91,7 +101,8 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     }
     const auto settings = config_.current();
     const auto image = images_.find(config.image().image(), settings->image);
-    if (!image) throw not_found("image \"" + config.image().image() + "\" not found");
+    if (!image)
+        throw not_found("image \"" + config.image().image() + "\" not found");
     auto& runtime = runtimes_.get(sandbox->runtime_handler);
 
     Container record;
@@ -134,7 +145,9 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     const auto& namespaces = config.linux().security_context().namespace_options();
     if (namespaces.pid() == v1::TARGET) {
         const int target = pid_of(store_.resolve(namespaces.target_id()));
-        if (target == 0) throw failed_precondition("target container " + namespaces.target_id() + " is not running");
+        if (target == 0)
+            throw failed_precondition("target container " + namespaces.target_id() +
+                                      " is not running");
         inputs.target_pid_ns = "/proc/" + std::to_string(target) + "/ns/pid";
     }
     nlohmann::json spec;
@@ -170,7 +183,8 @@ void ContainerManager::start(const std::string& id_or_prefix) {
     with_container_locked(id, [&] {
         Container record = *store_.get(id);
         if (record.state != ContainerState::Created) {
-            throw failed_precondition("container " + id + " is " + to_string(record.state) + ", not created");
+            throw failed_precondition("container " + id + " is " + to_string(record.state) +
+                                      ", not created");
         }
         try {
             runtimes_.get(record.runtime_handler).start(id);
@@ -191,8 +205,10 @@ void ContainerManager::start(const std::string& id_or_prefix) {
     // recorded now.
 }
 
-bool ContainerManager::wait_for_exit_file(const std::string& id, std::chrono::milliseconds timeout) {
-    const auto exit_file = runtimes_.get(store_.get(id)->runtime_handler).monitor_paths(id).exit_file;
+bool ContainerManager::wait_for_exit_file(const std::string& id,
+                                          std::chrono::milliseconds timeout) {
+    const auto exit_file =
+        runtimes_.get(store_.get(id)->runtime_handler).monitor_paths(id).exit_file;
     std::unique_lock lock(exits_mutex_);
     return exits_arrived_.wait_for(lock, timeout, [&] {
         std::error_code ignored;
@@ -202,14 +218,17 @@ bool ContainerManager::wait_for_exit_file(const std::string& id, std::chrono::mi
 
 void ContainerManager::stop_locked(const std::string& id, std::int64_t timeout_seconds) {
     const auto record = store_.get(id);
-    if (record->state != ContainerState::Running && record->state != ContainerState::Created) return;
-    if (record_exit_locked(id)) return;  // it ended already
+    if (record->state != ContainerState::Running && record->state != ContainerState::Created)
+        return;
+    if (record_exit_locked(id))
+        return;  // it ended already
     auto& runtime = runtimes_.get(record->runtime_handler);
     runtime.stop(id, stop_signal_number(record->stop_signal),
                  std::chrono::seconds(std::max<std::int64_t>(timeout_seconds, 0)));
     // The monitor writes the exit file once the logs are drained: normally
     // milliseconds after the process went.
-    if (wait_for_exit_file(id, std::chrono::seconds(10)) && record_exit_locked(id)) return;
+    if (wait_for_exit_file(id, std::chrono::seconds(10)) && record_exit_locked(id))
+        return;
     mark_lost_locked(id, "the container was stopped but its monitor reported no exit");
 }
 
@@ -219,18 +238,16 @@ void ContainerManager::stop(const std::string& id_or_prefix, std::int64_t timeou
 }
 
 void ContainerManager::remove(const std::string& id_or_prefix) {
-    std::string id;
-    try {
-        id = store_.resolve(id_or_prefix);
-    } catch (const StatusError& error) {
-        if (error.code() == grpc::StatusCode::NOT_FOUND) return;  // already gone: fine
-        throw;
-    }
+    const std::string id = store_.resolve_if_known(id_or_prefix);
+    if (id.empty())
+        return;  // already gone: fine
     const auto lock = store_.operation_lock(id);
-    if (!lock) return;
+    if (!lock)
+        return;
     std::lock_guard guard(*lock);
     const auto record = store_.get(id);
-    if (!record) return;
+    if (!record)
+        return;
     stop_locked(id, 0);
     runtimes_.get(record->runtime_handler).remove(id);
     images_.release_rootfs(id);
@@ -252,7 +269,8 @@ void ContainerManager::stop_all_in(const std::string& sandbox_id) {
 
 void ContainerManager::remove_all_in(const std::string& sandbox_id) {
     for (const auto& record : store_.list()) {
-        if (record->sandbox_id == sandbox_id) remove(record->id);
+        if (record->sandbox_id == sandbox_id)
+            remove(record->id);
     }
 }
 
@@ -268,7 +286,8 @@ void ContainerManager::reopen_log(const std::string& id_or_prefix) {
         // file once the call returns, so wait for it (briefly).
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         std::error_code ignored;
-        while (!fs::exists(record->log_path, ignored) && std::chrono::steady_clock::now() < deadline) {
+        while (!fs::exists(record->log_path, ignored) &&
+               std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     });
@@ -283,11 +302,16 @@ void ContainerManager::update_resources(const std::string& id_or_prefix,
             throw failed_precondition("container " + id + " is " + to_string(record.state));
         }
         nlohmann::json linux;
-        if (resources.cpu_shares() > 0) linux["cpu"]["shares"] = resources.cpu_shares();
-        if (resources.cpu_quota() != 0) linux["cpu"]["quota"] = resources.cpu_quota();
-        if (resources.cpu_period() > 0) linux["cpu"]["period"] = resources.cpu_period();
-        if (!resources.cpuset_cpus().empty()) linux["cpu"]["cpus"] = resources.cpuset_cpus();
-        if (!resources.cpuset_mems().empty()) linux["cpu"]["mems"] = resources.cpuset_mems();
+        if (resources.cpu_shares() > 0)
+            linux["cpu"]["shares"] = resources.cpu_shares();
+        if (resources.cpu_quota() != 0)
+            linux["cpu"]["quota"] = resources.cpu_quota();
+        if (resources.cpu_period() > 0)
+            linux["cpu"]["period"] = resources.cpu_period();
+        if (!resources.cpuset_cpus().empty())
+            linux["cpu"]["cpus"] = resources.cpuset_cpus();
+        if (!resources.cpuset_mems().empty())
+            linux["cpu"]["mems"] = resources.cpuset_mems();
         if (resources.memory_limit_in_bytes() > 0) {
             linux["memory"]["limit"] = resources.memory_limit_in_bytes();
             linux["memory"]["swap"] = resources.memory_swap_limit_in_bytes() > 0
@@ -295,10 +319,12 @@ void ContainerManager::update_resources(const std::string& id_or_prefix,
                                           : resources.memory_limit_in_bytes();
         }
         for (const auto& hugepage : resources.hugepage_limits()) {
-            linux["hugepageLimits"].push_back({{"pageSize", hugepage.page_size()}, {"limit", hugepage.limit()}});
+            linux["hugepageLimits"].push_back(
+                {{"pageSize", hugepage.page_size()}, {"limit", hugepage.limit()}});
         }
         if (!resources.unified().empty()) {
-            for (const auto& [key, value] : resources.unified()) linux["unified"][key] = value;
+            for (const auto& [key, value] : resources.unified())
+                linux["unified"][key] = value;
         }
         runtimes_.get(record.runtime_handler).update_resources(id, linux);
         *record.config.mutable_linux()->mutable_resources() = resources;
@@ -308,11 +334,14 @@ void ContainerManager::update_resources(const std::string& id_or_prefix,
 
 bool ContainerManager::record_exit_locked(const std::string& id) {
     auto current = store_.get(id);
-    if (!current) return false;
-    if (current->state == ContainerState::Exited) return true;
+    if (!current)
+        return false;
+    if (current->state == ContainerState::Exited)
+        return true;
     const auto paths = runtimes_.get(current->runtime_handler).monitor_paths(id);
     struct stat info {};
-    if (::stat(paths.exit_file.c_str(), &info) != 0) return false;
+    if (::stat(paths.exit_file.c_str(), &info) != 0)
+        return false;
     Container record = *current;
     std::ifstream in(paths.exit_file);
     int code = 255;
@@ -321,8 +350,8 @@ bool ContainerManager::record_exit_locked(const std::string& id) {
     }
     record.state = ContainerState::Exited;
     record.exit_code = code;
-    record.finished_at =
-        static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + static_cast<std::int64_t>(info.st_mtim.tv_nsec);
+    record.finished_at = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 +
+                         static_cast<std::int64_t>(info.st_mtim.tv_nsec);
     std::error_code ignored;
     if (fs::exists(paths.oom_file, ignored)) {
         record.reason = "OOMKilled";
@@ -352,7 +381,8 @@ void ContainerManager::on_exit(const std::string& id) {
     }
     exits_arrived_.notify_all();
     const auto lock = store_.operation_lock(id);
-    if (!lock) return;  // removed meanwhile, or not ours
+    if (!lock)
+        return;  // removed meanwhile, or not ours
     std::lock_guard guard(*lock);
     record_exit_locked(id);
 }
@@ -360,7 +390,8 @@ void ContainerManager::on_exit(const std::string& id) {
 void ContainerManager::restore() {
     std::vector<std::string> problems;
     store_.load(problems);
-    for (const auto& problem : problems) spdlog::error("ignoring container record {}", problem);
+    for (const auto& problem : problems)
+        spdlog::error("ignoring container record {}", problem);
     for (const auto& snapshot : store_.list()) {
         const std::string id = snapshot->id;
         const auto lock = store_.operation_lock(id);
@@ -371,20 +402,24 @@ void ContainerManager::restore() {
                 try {
                     runtimes_.get(snapshot->runtime_handler).remove(id);
                 } catch (const std::exception& error) {
-                    spdlog::warn("restore: removing half-created {} from its runtime: {}", id, error.what());
+                    spdlog::warn("restore: removing half-created {} from its runtime: {}", id,
+                                 error.what());
                 }
                 images_.release_rootfs(id);
                 store_.erase(id);
                 spdlog::info("restore: removed half-created container {}", id);
                 continue;
             }
-            if (snapshot->state == ContainerState::Exited) continue;
-            if (record_exit_locked(id)) continue;
+            if (snapshot->state == ContainerState::Exited)
+                continue;
+            if (record_exit_locked(id))
+                continue;
             if (!runtimes_.get(snapshot->runtime_handler).monitor_alive(id)) {
                 mark_lost_locked(id, "its monitor (berth-conmon) is gone, so its exit is unknown");
                 continue;
             }
-            if (images_.rootfs(id)) images_.ensure_mounted(id);
+            if (images_.rootfs(id))
+                images_.ensure_mounted(id);
         } catch (const std::exception& error) {
             spdlog::error("restore: container {}: {}", id, error.what());
         }

@@ -21,8 +21,9 @@ namespace berth::daemon::container {
 
 class ContainerManager {
 public:
-    ContainerManager(ConfigHolder& config, const sandbox::SandboxStore& sandboxes, storage::ImageStorage& images,
-                     const RuntimeSet& runtimes, ContainerStore& store);
+    ContainerManager(ConfigHolder& config, const sandbox::SandboxStore& sandboxes,
+                     storage::ImageStorage& images, const RuntimeSet& runtimes,
+                     ContainerStore& store);
 
     // Returns the new container's id. Throws StatusError (and runtime or
     // storage errors, which rpc_status maps).
@@ -34,7 +35,8 @@ public:
     // Stops first when needed; an unknown id is fine.
     void remove(const std::string& id_or_prefix);
     void reopen_log(const std::string& id_or_prefix);
-    void update_resources(const std::string& id_or_prefix, const runtime::v1::LinuxContainerResources& resources);
+    void update_resources(const std::string& id_or_prefix,
+                          const runtime::v1::LinuxContainerResources& resources);
 
     // An exit file appeared (ExitWatcher thread).
     void on_exit(const std::string& id);

@@ -35,7 +35,8 @@ ExitWatcher::~ExitWatcher() {
     if (::write(stop_, &one, sizeof(one)) < 0) {
         spdlog::warn("exit watcher: cannot signal its thread: {}", std::strerror(errno));
     }
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable())
+        thread_.join();
     ::close(inotify_);
     ::close(stop_);
 }
@@ -45,24 +46,31 @@ void ExitWatcher::run() {
     pollfd fds[2] = {{inotify_, POLLIN, 0}, {stop_, POLLIN, 0}};
     while (true) {
         if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             spdlog::error("exit watcher: poll: {}", std::strerror(errno));
             return;
         }
-        if (fds[1].revents != 0) return;
+        if (fds[1].revents != 0)
+            return;
         const ssize_t length = ::read(inotify_, buffer, sizeof(buffer));
-        if (length <= 0) continue;
+        if (length <= 0)
+            continue;
         for (ssize_t at = 0; at < length;) {
             const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
             at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
             if (event->mask & IN_Q_OVERFLOW) {
-                spdlog::warn("exit watcher: inotify queue overflowed; exits are picked up at the next status call");
+                spdlog::warn(
+                    "exit watcher: inotify queue overflowed; exits are picked up at the next "
+                    "status call");
                 continue;
             }
-            if (event->len == 0) continue;
+            if (event->len == 0)
+                continue;
             const std::string name = event->name;
             // Temporary files of an atomic write start with a dot.
-            if (name.empty() || name.front() == '.' || name.find('.') != std::string::npos) continue;
+            if (name.empty() || name.front() == '.' || name.find('.') != std::string::npos)
+                continue;
             try {
                 on_exit_(name);
             } catch (const std::exception& error) {

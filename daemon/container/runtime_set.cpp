@@ -13,17 +13,19 @@ RuntimeSet::RuntimeSet(const config::Config& config, std::string conmon)
         if (handler.runtime_type != config::RuntimeType::Oci) {
             unavailable_[name] = {grpc::StatusCode::UNIMPLEMENTED,
                                   "runtime handler \"" + name + "\" has runtime_type \"" +
-                                      config::to_string(handler.runtime_type) + "\", which berth cannot run yet"};
+                                      config::to_string(handler.runtime_type) +
+                                      "\", which berth cannot run yet"};
             continue;
         }
         // runc/crun put <root>/<id>/notify/notify.sock below it; unix socket
         // paths hold at most 107 characters and ids are 64.
         constexpr std::size_t kLongestRuntimeRoot = 107 - 1 - 64 - 19;
         if (handler.runtime_root.size() > kLongestRuntimeRoot) {
-            unavailable_[name] = {grpc::StatusCode::FAILED_PRECONDITION,
-                                  "runtime handler \"" + name + "\": runtime_root \"" + handler.runtime_root +
-                                      "\" is longer than " + std::to_string(kLongestRuntimeRoot) +
-                                      " characters, too long for the runtime's unix sockets below it"};
+            unavailable_[name] = {
+                grpc::StatusCode::FAILED_PRECONDITION,
+                "runtime handler \"" + name + "\": runtime_root \"" + handler.runtime_root +
+                    "\" is longer than " + std::to_string(kLongestRuntimeRoot) +
+                    " characters, too long for the runtime's unix sockets below it"};
             spdlog::error("{}", unavailable_[name].second);
             continue;
         }

@@ -1,5 +1,7 @@
 #include "server/container_conversion.hpp"
 
+#include "server/label_selector.hpp"
+
 namespace berth::daemon::server {
 
 namespace v1 = runtime::v1;
@@ -44,19 +46,14 @@ bool matches(const container::Container& record, const v1::ContainerFilter& filt
         return false;
     }
     if (!filter.pod_sandbox_id().empty() &&
-        record.sandbox_id.compare(0, filter.pod_sandbox_id().size(), filter.pod_sandbox_id()) != 0) {
+        record.sandbox_id.compare(0, filter.pod_sandbox_id().size(), filter.pod_sandbox_id()) !=
+            0) {
         return false;
     }
     if (filter.has_state() && filter.state().state() != container::to_cri(record.state)) {
         return false;
     }
-    for (const auto& [key, value] : filter.label_selector()) {
-        auto it = record.config.labels().find(key);
-        if (it == record.config.labels().end() || it->second != value) {
-            return false;
-        }
-    }
-    return true;
+    return labels_match(record.config.labels(), filter.label_selector());
 }
 
 }  // namespace berth::daemon::server

@@ -7,7 +7,8 @@
 
 namespace berth::daemon::server {
 
-grpc::Status CriRuntimeService::ContainerStatus(grpc::ServerContext*, const v1::ContainerStatusRequest* request,
+grpc::Status CriRuntimeService::ContainerStatus(grpc::ServerContext*,
+                                                const v1::ContainerStatusRequest* request,
                                                 v1::ContainerStatusResponse* response) {
     return rpc_status("ContainerStatus", [&] {
         const auto& store = state_.containers().store();
@@ -19,7 +20,8 @@ grpc::Status CriRuntimeService::ContainerStatus(grpc::ServerContext*, const v1::
         if (request->verbose()) {
             nlohmann::json spec;
             try {
-                spec = nlohmann::json::parse(storage::read_whole_file(record->bundle + "/config.json"));
+                spec = nlohmann::json::parse(
+                    storage::read_whole_file(record->bundle + "/config.json"));
             } catch (const std::exception&) {
                 spec = nullptr;
             }

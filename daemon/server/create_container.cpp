@@ -3,7 +3,8 @@
 
 namespace berth::daemon::server {
 
-grpc::Status CriRuntimeService::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest* request,
+grpc::Status CriRuntimeService::CreateContainer(grpc::ServerContext*,
+                                                const v1::CreateContainerRequest* request,
                                                 v1::CreateContainerResponse* response) {
     return rpc_status("CreateContainer",
                       [&] { response->set_container_id(state_.containers().create(*request)); });

@@ -7,13 +7,11 @@ grpc::Status CriRuntimeService::RemovePodSandbox(grpc::ServerContext*,
                                                  const v1::RemovePodSandboxRequest* request,
                                                  v1::RemovePodSandboxResponse*) {
     return rpc_status("RemovePodSandbox", [&] {
-        std::string id;
-        try {
-            id = state_.sandboxes().store().resolve(request->pod_sandbox_id());
-        } catch (const StatusError& error) {
-            if (error.code() != grpc::StatusCode::NOT_FOUND) throw;
-        }
-        if (!id.empty()) state_.containers().remove_all_in(id);
+        // The pod's containers go first.
+        const std::string id =
+            state_.sandboxes().store().resolve_if_known(request->pod_sandbox_id());
+        if (!id.empty())
+            state_.containers().remove_all_in(id);
         state_.sandboxes().remove(request->pod_sandbox_id());
     });
 }

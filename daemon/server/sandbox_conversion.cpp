@@ -1,5 +1,7 @@
 #include "server/sandbox_conversion.hpp"
 
+#include "server/label_selector.hpp"
+
 namespace berth::daemon::server {
 
 namespace v1 = runtime::v1;
@@ -41,13 +43,7 @@ bool matches(const sandbox::Sandbox& record, const v1::PodSandboxFilter& filter)
     if (filter.has_state() && filter.state().state() != cri_state(record)) {
         return false;
     }
-    for (const auto& [key, value] : filter.label_selector()) {
-        auto it = record.config.labels().find(key);
-        if (it == record.config.labels().end() || it->second != value) {
-            return false;
-        }
-    }
-    return true;
+    return labels_match(record.config.labels(), filter.label_selector());
 }
 
 }  // namespace berth::daemon::server

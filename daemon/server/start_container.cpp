@@ -3,9 +3,11 @@
 
 namespace berth::daemon::server {
 
-grpc::Status CriRuntimeService::StartContainer(grpc::ServerContext*, const v1::StartContainerRequest* request,
+grpc::Status CriRuntimeService::StartContainer(grpc::ServerContext*,
+                                               const v1::StartContainerRequest* request,
                                                v1::StartContainerResponse*) {
-    return rpc_status("StartContainer", [&] { state_.containers().start(request->container_id()); });
+    return rpc_status("StartContainer",
+                      [&] { state_.containers().start(request->container_id()); });
 }
 
 }  // namespace berth::daemon::server

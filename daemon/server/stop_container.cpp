@@ -3,10 +3,12 @@
 
 namespace berth::daemon::server {
 
-grpc::Status CriRuntimeService::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest* request,
+grpc::Status CriRuntimeService::StopContainer(grpc::ServerContext*,
+                                              const v1::StopContainerRequest* request,
                                               v1::StopContainerResponse*) {
-    return rpc_status("StopContainer",
-                      [&] { state_.containers().stop(request->container_id(), request->timeout()); });
+    return rpc_status("StopContainer", [&] {
+        state_.containers().stop(request->container_id(), request->timeout());
+    });
 }
 
 }  // namespace berth::daemon::server

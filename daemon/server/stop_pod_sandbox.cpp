@@ -8,13 +8,10 @@ grpc::Status CriRuntimeService::StopPodSandbox(grpc::ServerContext*,
                                                v1::StopPodSandboxResponse*) {
     return rpc_status("StopPodSandbox", [&] {
         // The pod's containers go first: they live in its namespaces.
-        std::string id;
-        try {
-            id = state_.sandboxes().store().resolve(request->pod_sandbox_id());
-        } catch (const StatusError& error) {
-            if (error.code() != grpc::StatusCode::NOT_FOUND) throw;
-        }
-        if (!id.empty()) state_.containers().stop_all_in(id);
+        const std::string id =
+            state_.sandboxes().store().resolve_if_known(request->pod_sandbox_id());
+        if (!id.empty())
+            state_.containers().stop_all_in(id);
         state_.sandboxes().stop(request->pod_sandbox_id());
     });
 }

@@ -9,12 +9,14 @@ namespace {
 constexpr int kPageSize = 100;
 }  // namespace
 
-grpc::Status CriRuntimeService::StreamContainers(grpc::ServerContext*, const v1::StreamContainersRequest* request,
-                                                 grpc::ServerWriter<v1::StreamContainersResponse>* writer) {
+grpc::Status CriRuntimeService::StreamContainers(
+    grpc::ServerContext*, const v1::StreamContainersRequest* request,
+    grpc::ServerWriter<v1::StreamContainersResponse>* writer) {
     return rpc_status("StreamContainers", [&] {
         v1::StreamContainersResponse page;
         for (const auto& record : state_.containers().store().list()) {
-            if (record->state == container::ContainerState::Creating || !matches(*record, request->filter())) {
+            if (record->state == container::ContainerState::Creating ||
+                !matches(*record, request->filter())) {
                 continue;
             }
             fill_container(*record, page.add_containers());
@@ -23,7 +25,8 @@ grpc::Status CriRuntimeService::StreamContainers(grpc::ServerContext*, const v1:
                 page.Clear();
             }
         }
-        if (page.containers_size() > 0) writer->Write(page);
+        if (page.containers_size() > 0)
+            writer->Write(page);
     });
 }
 

@@ -20,7 +20,8 @@ struct Pipe {
     int write = -1;
     Pipe() {
         int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            throw std::system_error(errno, std::generic_category(), "pipe2");
         read = fds[0];
         write = fds[1];
     }
@@ -29,11 +30,13 @@ struct Pipe {
         close_write();
     }
     void close_read() {
-        if (read >= 0) ::close(read);
+        if (read >= 0)
+            ::close(read);
         read = -1;
     }
     void close_write() {
-        if (write >= 0) ::close(write);
+        if (write >= 0)
+            ::close(write);
         write = -1;
     }
 };
@@ -52,8 +55,10 @@ struct SpawnSetup {
 };
 
 int wait_status_to_code(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
     return -1;
 }
 
@@ -68,13 +73,15 @@ ChildEnvironment::ChildEnvironment() {
         }
         entries_.push_back(text);
     }
-    for (auto& entry : entries_) pointers_.push_back(entry.data());
+    for (auto& entry : entries_)
+        pointers_.push_back(entry.data());
     pointers_.push_back(nullptr);
 }
 
 std::string join_command(const std::vector<std::string>& argv) {
     std::string text;
-    for (const auto& arg : argv) text += (text.empty() ? "" : " ") + arg;
+    for (const auto& arg : argv)
+        text += (text.empty() ? "" : " ") + arg;
     return text;
 }
 
@@ -95,12 +102,13 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
     std::vector<char*> args;
-    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    for (const auto& arg : argv)
+        args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
     pid_t pid = 0;
     ChildEnvironment environment;
-    const int spawned =
-        posix_spawn(&pid, args[0], &setup.actions, &setup.attributes, args.data(), environment.get());
+    const int spawned = posix_spawn(&pid, args[0], &setup.actions, &setup.attributes, args.data(),
+                                    environment.get());
     if (spawned != 0) {
         throw std::system_error(spawned, std::generic_category(), "starting " + argv[0]);
     }
@@ -113,22 +121,25 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     int open_streams = 2;
     char buffer[4096];
     while (open_streams > 0) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                 std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             result.timed_out = true;
             ::kill(pid, SIGKILL);
             break;
         }
         const int ready = ::poll(fds, 2, static_cast<int>(left.count()));
-        if (ready < 0 && errno != EINTR) break;
+        if (ready < 0 && errno != EINTR)
+            break;
         for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
             const ssize_t got = ::read(fds[i].fd, buffer, sizeof(buffer));
             if (got > 0) {
                 // Runtimes print little; a megabyte is plenty for any message.
                 std::string& target = i == 0 ? result.out : result.err;
-                if (target.size() < (1 << 20)) target.append(buffer, static_cast<std::size_t>(got));
+                if (target.size() < (1 << 20))
+                    target.append(buffer, static_cast<std::size_t>(got));
             } else if (got == 0 || errno != EINTR) {
                 fds[i].fd = -1;
                 --open_streams;

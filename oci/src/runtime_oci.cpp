@@ -25,18 +25,21 @@ struct Fd {
     Fd() = default;
     explicit Fd(int value) : fd(value) {}
     ~Fd() {
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0)
+            ::close(fd);
     }
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     void reset(int value = -1) {
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0)
+            ::close(fd);
         fd = value;
     }
 };
 
 std::string trimmed(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
     return text;
 }
 
@@ -45,16 +48,21 @@ bool wait_exit(int pidfd, std::chrono::milliseconds timeout) {
     pollfd ready{pidfd, POLLIN, 0};
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         const int result = ::poll(&ready, 1, static_cast<int>(std::max<long>(left.count(), 0)));
-        if (result > 0) return true;
-        if (result == 0) return false;
-        if (errno != EINTR) return false;
+        if (result > 0)
+            return true;
+        if (result == 0)
+            return false;
+        if (errno != EINTR)
+            return false;
     }
 }
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 
 // The first line the monitor writes on the sync pipe, at most `timeout`
 // away: runc create can take a while on a loaded node.
@@ -63,18 +71,24 @@ std::string read_sync_line(int fd, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     char buffer[4096];
     while (line.find('\n') == std::string::npos) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) break;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            break;
         pollfd ready{fd, POLLIN, 0};
         const int result = ::poll(&ready, 1, static_cast<int>(left.count()));
-        if (result < 0 && errno == EINTR) continue;
-        if (result <= 0) break;
+        if (result < 0 && errno == EINTR)
+            continue;
+        if (result <= 0)
+            break;
         const ssize_t got = ::read(fd, buffer, sizeof(buffer));
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
         line.append(buffer, static_cast<std::size_t>(got));
-        if (line.size() > (1 << 20)) break;
+        if (line.size() > (1 << 20))
+            break;
     }
     return line.substr(0, line.find('\n'));
 }
@@ -84,7 +98,8 @@ std::string read_sync_line(int fd, std::chrono::milliseconds timeout) {
 std::string find_conmon(const std::string& configured) {
     if (!configured.empty()) {
         if (::access(configured.c_str(), X_OK) != 0) {
-            throw std::runtime_error("berth-conmon at " + configured + " cannot be run: " + std::strerror(errno));
+            throw std::runtime_error("berth-conmon at " + configured +
+                                     " cannot be run: " + std::strerror(errno));
         }
         return configured;
     }
@@ -93,7 +108,9 @@ std::string find_conmon(const std::string& configured) {
 
 RuntimeOCI::RuntimeOCI(OciRuntimeOptions options) : options_(std::move(options)) {}
 
-std::string RuntimeOCI::exits_directory() const { return options_.runroot + "/exits"; }
+std::string RuntimeOCI::exits_directory() const {
+    return options_.runroot + "/exits";
+}
 
 std::string RuntimeOCI::monitor_directory(const std::string& id) const {
     return options_.runroot + "/containers/" + id;
@@ -104,9 +121,12 @@ MonitorPaths RuntimeOCI::monitor_paths(const std::string& id) const {
     return {dir + "/attach", dir + "/ctl", exits_directory() + "/" + id, dir + "/oom"};
 }
 
-std::vector<std::string> RuntimeOCI::runtime_command(std::initializer_list<std::string> arguments) const {
-    std::vector<std::string> argv{options_.handler.runtime_path, "--root", options_.handler.runtime_root};
-    if (options_.systemd_cgroup) argv.push_back("--systemd-cgroup");
+std::vector<std::string> RuntimeOCI::runtime_command(
+    std::initializer_list<std::string> arguments) const {
+    std::vector<std::string> argv{options_.handler.runtime_path, "--root",
+                                  options_.handler.runtime_root};
+    if (options_.systemd_cgroup)
+        argv.push_back("--systemd-cgroup");
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     return argv;
 }
@@ -121,8 +141,9 @@ std::string RuntimeOCI::run(std::initializer_list<std::string> arguments, Runtim
         throw RuntimeError(RuntimeErrorKind::CannotRun, error.what());
     }
     if (result.timed_out) {
-        throw RuntimeError(RuntimeErrorKind::DeadlineExceeded,
-                           join_command(argv) + ": no answer within " + std::to_string(timeout.count()) + " s");
+        throw RuntimeError(
+            RuntimeErrorKind::DeadlineExceeded,
+            join_command(argv) + ": no answer within " + std::to_string(timeout.count()) + " s");
     }
     if (result.exit_code != 0) {
         std::string message = trimmed(result.err.empty() ? result.out : result.err);
@@ -147,32 +168,49 @@ int RuntimeOCI::create(const CreateOptions& options) {
 
     int sync_fds[2];
     if (::pipe2(sync_fds, O_CLOEXEC) != 0) {
-        throw RuntimeError(RuntimeErrorKind::Internal, std::string("sync pipe: ") + std::strerror(errno));
+        throw RuntimeError(RuntimeErrorKind::Internal,
+                           std::string("sync pipe: ") + std::strerror(errno));
     }
     Fd sync_read(sync_fds[0]);
     Fd sync_write(sync_fds[1]);
 
     std::vector<std::string> argv{options_.conmon_path,
-                                  "--cid", options.id,
-                                  "--runtime", options_.handler.runtime_path,
-                                  "--runtime-root", options_.handler.runtime_root,
-                                  "--bundle", options.bundle,
-                                  "--container-pidfile", dir + "/container.pid",
-                                  "--conmon-pidfile", dir + "/conmon.pid",
-                                  "--log-path", options.log_path,
-                                  "--exit-file", paths.exit_file,
-                                  "--oom-file", paths.oom_file,
-                                  "--attach-socket", paths.attach_socket,
-                                  "--ctl-fifo", paths.control_fifo,
-                                  "--sync-fd", "3"};
-    if (options_.systemd_cgroup) argv.push_back("--systemd-cgroup");
+                                  "--cid",
+                                  options.id,
+                                  "--runtime",
+                                  options_.handler.runtime_path,
+                                  "--runtime-root",
+                                  options_.handler.runtime_root,
+                                  "--bundle",
+                                  options.bundle,
+                                  "--container-pidfile",
+                                  dir + "/container.pid",
+                                  "--conmon-pidfile",
+                                  dir + "/conmon.pid",
+                                  "--log-path",
+                                  options.log_path,
+                                  "--exit-file",
+                                  paths.exit_file,
+                                  "--oom-file",
+                                  paths.oom_file,
+                                  "--attach-socket",
+                                  paths.attach_socket,
+                                  "--ctl-fifo",
+                                  paths.control_fifo,
+                                  "--sync-fd",
+                                  "3"};
+    if (options_.systemd_cgroup)
+        argv.push_back("--systemd-cgroup");
     if (options.log_size_max > 0) {
         argv.push_back("--log-size-max");
         argv.push_back(std::to_string(options.log_size_max));
     }
-    if (options.stdin) argv.push_back("--stdin");
-    if (options.stdin_once) argv.push_back("--stdin-once");
-    if (options.terminal) argv.push_back("--terminal");
+    if (options.stdin)
+        argv.push_back("--stdin");
+    if (options.stdin_once)
+        argv.push_back("--stdin-once");
+    if (options.terminal)
+        argv.push_back("--terminal");
 
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
@@ -190,11 +228,13 @@ int RuntimeOCI::create(const CreateOptions& options) {
     posix_spawnattr_setsigdefault(&attributes, &defaults);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     std::vector<char*> args;
-    for (auto& arg : argv) args.push_back(arg.data());
+    for (auto& arg : argv)
+        args.push_back(arg.data());
     args.push_back(nullptr);
     pid_t monitor = 0;
     ChildEnvironment environment;
-    const int spawned = posix_spawn(&monitor, args[0], &actions, &attributes, args.data(), environment.get());
+    const int spawned =
+        posix_spawn(&monitor, args[0], &actions, &attributes, args.data(), environment.get());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     if (spawned != 0) {
@@ -222,13 +262,16 @@ int RuntimeOCI::create(const CreateOptions& options) {
     }
     const int pid = report.value("pid", -1);
     if (pid <= 0) {
-        throw RuntimeError(RuntimeErrorKind::CannotRun,
-                           options_.handler_name + " create: " + report.value("message", std::string("failed")));
+        throw RuntimeError(
+            RuntimeErrorKind::CannotRun,
+            options_.handler_name + " create: " + report.value("message", std::string("failed")));
     }
     return pid;
 }
 
-void RuntimeOCI::start(const std::string& id) { run({"start", id}, RuntimeErrorKind::CannotRun); }
+void RuntimeOCI::start(const std::string& id) {
+    run({"start", id}, RuntimeErrorKind::CannotRun);
+}
 
 void RuntimeOCI::signal(const std::string& id, int signal_number) {
     run({"kill", id, std::to_string(signal_number)}, RuntimeErrorKind::FailedPrecondition);
@@ -236,18 +279,21 @@ void RuntimeOCI::signal(const std::string& id, int signal_number) {
 
 void RuntimeOCI::stop(const std::string& id, int signal_number, std::chrono::seconds timeout) {
     const ContainerState current = state(id);
-    if (current.status == RuntimeStatus::Stopped || current.status == RuntimeStatus::Unknown || current.pid <= 0) {
+    if (current.status == RuntimeStatus::Stopped || current.status == RuntimeStatus::Unknown ||
+        current.pid <= 0) {
         return;
     }
     Fd process(pidfd_open(current.pid));
-    if (process.fd < 0) return;  // already gone
+    if (process.fd < 0)
+        return;  // already gone
     if (timeout.count() > 0) {
         try {
             signal(id, signal_number);
         } catch (const RuntimeError&) {
             // It may have exited between state and kill; the wait tells.
         }
-        if (wait_exit(process.fd, timeout)) return;
+        if (wait_exit(process.fd, timeout))
+            return;
     }
     try {
         signal(id, SIGKILL);
@@ -264,7 +310,8 @@ void RuntimeOCI::remove(const std::string& id) {
     try {
         run({"delete", "--force", id}, RuntimeErrorKind::Internal);
     } catch (const RuntimeError& error) {
-        if (error.kind() != RuntimeErrorKind::NotFound) throw;
+        if (error.kind() != RuntimeErrorKind::NotFound)
+            throw;
     }
     std::error_code ignored;
     fs::remove_all(monitor_directory(id), ignored);
@@ -277,7 +324,8 @@ ContainerState RuntimeOCI::state(const std::string& id) {
     try {
         out = run({"state", id}, RuntimeErrorKind::Internal, std::chrono::seconds(30));
     } catch (const RuntimeError& error) {
-        if (error.kind() == RuntimeErrorKind::NotFound) return result;
+        if (error.kind() == RuntimeErrorKind::NotFound)
+            return result;
         throw;
     }
     try {
@@ -290,21 +338,27 @@ ContainerState RuntimeOCI::state(const std::string& id) {
                         : status == "stopped" ? RuntimeStatus::Stopped
                                               : RuntimeStatus::Unknown;
     } catch (const std::exception&) {
-        throw RuntimeError(RuntimeErrorKind::Internal, options_.handler_name + " state " + id + ": not JSON");
+        throw RuntimeError(RuntimeErrorKind::Internal,
+                           options_.handler_name + " state " + id + ": not JSON");
     }
     return result;
 }
 
-void RuntimeOCI::pause(const std::string& id) { run({"pause", id}, RuntimeErrorKind::FailedPrecondition); }
+void RuntimeOCI::pause(const std::string& id) {
+    run({"pause", id}, RuntimeErrorKind::FailedPrecondition);
+}
 
-void RuntimeOCI::unpause(const std::string& id) { run({"resume", id}, RuntimeErrorKind::FailedPrecondition); }
+void RuntimeOCI::unpause(const std::string& id) {
+    run({"resume", id}, RuntimeErrorKind::FailedPrecondition);
+}
 
 void RuntimeOCI::update_resources(const std::string& id, const nlohmann::json& resources) {
     const std::string file = monitor_directory(id) + "/resources.json";
     {
         std::ofstream out(file, std::ios::trunc);
         out << resources.dump();
-        if (!out) throw RuntimeError(RuntimeErrorKind::Internal, "writing " + file);
+        if (!out)
+            throw RuntimeError(RuntimeErrorKind::Internal, "writing " + file);
     }
     run({"update", "--resources", file, id}, RuntimeErrorKind::FailedPrecondition);
 }
@@ -314,30 +368,36 @@ void RuntimeOCI::reopen_log(const std::string& id) {
     Fd control(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (control.fd < 0) {
         throw RuntimeError(RuntimeErrorKind::FailedPrecondition,
-                           "container " + id + " has no running monitor (" + fifo + ": " + std::strerror(errno) + ")");
+                           "container " + id + " has no running monitor (" + fifo + ": " +
+                               std::strerror(errno) + ")");
     }
     const std::string message = "2 0 0\n";
-    if (::write(control.fd, message.data(), message.size()) != static_cast<ssize_t>(message.size())) {
-        throw RuntimeError(RuntimeErrorKind::Internal, "writing to " + fifo + ": " + std::strerror(errno));
+    if (::write(control.fd, message.data(), message.size()) !=
+        static_cast<ssize_t>(message.size())) {
+        throw RuntimeError(RuntimeErrorKind::Internal,
+                           "writing to " + fifo + ": " + std::strerror(errno));
     }
 }
 
 bool RuntimeOCI::monitor_alive(const std::string& id) {
     std::ifstream in(monitor_directory(id) + "/conmon.pid");
     pid_t pid = 0;
-    if (!(in >> pid) || pid <= 0) return false;
+    if (!(in >> pid) || pid <= 0)
+        return false;
     std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
     std::string name;
     // The pid alone could be reused by anything after a reboot or a crash.
     return std::getline(comm, name) && name == "berth-conmon";
 }
 
-ExecSyncResult RuntimeOCI::exec_sync(const std::string&, const std::vector<std::string>&, std::chrono::seconds) {
+ExecSyncResult RuntimeOCI::exec_sync(const std::string&, const std::vector<std::string>&,
+                                     std::chrono::seconds) {
     throw RuntimeError(RuntimeErrorKind::Unimplemented, "ExecSync is not implemented by berth yet");
 }
 
 nlohmann::json RuntimeOCI::stats(const std::string&) {
-    throw RuntimeError(RuntimeErrorKind::Unimplemented, "container stats are not implemented by berth yet");
+    throw RuntimeError(RuntimeErrorKind::Unimplemented,
+                       "container stats are not implemented by berth yet");
 }
 
 }  // namespace berth::oci

@@ -17,11 +17,13 @@ using berth::test::TestRegistry;
 namespace {
 
 std::string berthctl(const BerthdInstance& berthd, const std::string& arguments) {
-    return std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path() + " -t 30s " + arguments + " 2>&1";
+    return std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path() + " -t 30s " +
+           arguments + " 2>&1";
 }
 
 std::string trimmed(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
     return text;
 }
 
@@ -33,9 +35,10 @@ TEST(BerthctlContainers, LifecycleFromTheCommandLine) {
     ASSERT_TRUE(berthd.start()) << berthd.log();
     TempDir files;
     const std::string pod_file = files.write(
-        "pod.yaml", "metadata:\n  name: clipod\n  namespace: default\n  uid: cli-uid\nlog_directory: " +
-                        (berthd.dir() / "logs/clipod") +
-                        "\nlinux:\n  security_context:\n    namespace_options:\n      network: 2\n");
+        "pod.yaml",
+        "metadata:\n  name: clipod\n  namespace: default\n  uid: cli-uid\nlog_directory: " +
+            (berthd.dir() / "logs/clipod") +
+            "\nlinux:\n  security_context:\n    namespace_options:\n      network: 2\n");
     const std::string container_file = files.write(
         "container.json",
         nlohmann::json{{"metadata", {{"name", "talker"}}},
@@ -61,7 +64,10 @@ TEST(BerthctlContainers, LifecycleFromTheCommandLine) {
     EXPECT_NE(result.output.find(id.substr(0, 13)), std::string::npos);
     EXPECT_NE(result.output.find("Running"), std::string::npos) << result.output;
     EXPECT_NE(result.output.find("talker"), std::string::npos);
-    EXPECT_EQ(trimmed(run_command(berthctl(berthd, "ps -q --name talk --pod " + pod.substr(0, 8))).output), id);
+    EXPECT_EQ(
+        trimmed(
+            run_command(berthctl(berthd, "ps -q --name talk --pod " + pod.substr(0, 8))).output),
+        id);
     EXPECT_EQ(trimmed(run_command(berthctl(berthd, "ps -q --name nomatch")).output), "");
 
     result = run_command(berthctl(berthd, "inspect " + id));
@@ -72,14 +78,14 @@ TEST(BerthctlContainers, LifecycleFromTheCommandLine) {
 
     // Logs: both streams, --tail, --timestamps.
     // stdout only: stderr lines go to berthctl's stderr.
-    result = run_command("(" + std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path() + " logs " + id +
-                         " 2>/dev/null)");
+    result = run_command("(" + std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path() +
+                         " logs " + id + " 2>/dev/null)");
     EXPECT_EQ(result.output, "one\ntwo\n");
     result = run_command(berthctl(berthd, "logs " + id));
     EXPECT_NE(result.output.find("oops"), std::string::npos) << result.output;
     // --tail counts lines of both streams: the last two are "two" and "oops".
-    result = run_command("(" + std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path() + " logs --tail 2 " +
-                         id + " 2>/dev/null)");
+    result = run_command("(" + std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path() +
+                         " logs --tail 2 " + id + " 2>/dev/null)");
     EXPECT_EQ(result.output, "two\n");
     result = run_command(berthctl(berthd, "logs -t " + id));
     EXPECT_NE(result.output.find("Z one"), std::string::npos) << result.output;
@@ -87,23 +93,31 @@ TEST(BerthctlContainers, LifecycleFromTheCommandLine) {
     result = run_command(berthctl(berthd, "update --memory 67108864 " + id));
     EXPECT_EQ(result.exit_code, 0) << result.output;
     result = run_command(berthctl(berthd, "inspect " + id));
-    EXPECT_EQ(nlohmann::json::parse(result.output).at("status").at("resources").at("linux").at("memoryLimitInBytes"),
+    EXPECT_EQ(nlohmann::json::parse(result.output)
+                  .at("status")
+                  .at("resources")
+                  .at("linux")
+                  .at("memoryLimitInBytes"),
               "67108864");
 
     result = run_command(berthctl(berthd, "rm " + id));
     EXPECT_NE(result.exit_code, 0);
     EXPECT_NE(result.output.find("is running"), std::string::npos) << result.output;
     ASSERT_EQ(run_command(berthctl(berthd, "stop -t 1 " + id)).exit_code, 0);
-    EXPECT_EQ(nlohmann::json::parse(run_command(berthctl(berthd, "inspect " + id)).output).at("status").at("exitCode"),
+    EXPECT_EQ(nlohmann::json::parse(run_command(berthctl(berthd, "inspect " + id)).output)
+                  .at("status")
+                  .at("exitCode"),
               143);
     ASSERT_EQ(run_command(berthctl(berthd, "rm " + id)).exit_code, 0);
     EXPECT_EQ(trimmed(run_command(berthctl(berthd, "ps -a -q")).output), "");
 
     // run: a new pod and a running container in one go; rm -a -f clears it.
     const std::string pod2_file = files.write(
-        "pod2.json", nlohmann::json{{"metadata", {{"name", "runpod"}, {"namespace", "default"}, {"uid", "run-uid"}}},
-                                    {"linux", {{"security_context", {{"namespace_options", {{"network", 2}}}}}}}}
-                         .dump());
+        "pod2.json",
+        nlohmann::json{
+            {"metadata", {{"name", "runpod"}, {"namespace", "default"}, {"uid", "run-uid"}}},
+            {"linux", {{"security_context", {{"namespace_options", {{"network", 2}}}}}}}}
+            .dump());
     result = run_command(berthctl(berthd, "run " + container_file + " " + pod2_file));
     ASSERT_EQ(result.exit_code, 0) << result.output << berthd.log();
     EXPECT_EQ(trimmed(run_command(berthctl(berthd, "ps -q")).output), trimmed(result.output));

@@ -87,7 +87,10 @@ protected:
         config->mutable_metadata()->set_namespace_("default");
         config->mutable_metadata()->set_uid(name + "-uid");
         config->set_log_directory(daemon_->dir() / ("logs/" + name));
-        config->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::NODE);
+        config->mutable_linux()
+            ->mutable_security_context()
+            ->mutable_namespace_options()
+            ->set_network(v1::NODE);
         pod_config_ = *config;
         v1::RunPodSandboxResponse response;
         auto context = deadline_context(60s);
@@ -101,12 +104,14 @@ protected:
         v1::ContainerConfig config;
         config.mutable_metadata()->set_name(name);
         config.mutable_image()->set_image(registry_->host() + image);
-        for (const auto& part : command) config.add_command(part);
+        for (const auto& part : command)
+            config.add_command(part);
         config.set_log_path(name + ".log");
         return config;
     }
 
-    grpc::Status create(const v1::ContainerConfig& config, std::string* id, const std::string& pod = "") {
+    grpc::Status create(const v1::ContainerConfig& config, std::string* id,
+                        const std::string& pod = "") {
         v1::CreateContainerRequest request;
         request.set_pod_sandbox_id(pod.empty() ? pod_ : pod);
         *request.mutable_config() = config;
@@ -114,7 +119,8 @@ protected:
         v1::CreateContainerResponse response;
         auto context = deadline_context(60s);
         const auto status = runtime_->CreateContainer(context.get(), request, &response);
-        if (id != nullptr) *id = response.container_id();
+        if (id != nullptr)
+            *id = response.container_id();
         return status;
     }
 
@@ -159,7 +165,8 @@ protected:
         v1::ContainerStatusResponse response;
         auto context = deadline_context();
         const auto status = runtime_->ContainerStatus(context.get(), request, &response);
-        if (result != nullptr) *result = status;
+        if (result != nullptr)
+            *result = status;
         return response.status();
     }
 
@@ -169,7 +176,8 @@ protected:
         v1::ContainerStatus current;
         do {
             current = status(id);
-            if (current.state() == v1::CONTAINER_EXITED) return current;
+            if (current.state() == v1::CONTAINER_EXITED)
+                return current;
             std::this_thread::sleep_for(50ms);
         } while (std::chrono::steady_clock::now() < deadline);
         ADD_FAILURE() << "container " << id << " did not exit; state " << current.state();
@@ -192,9 +200,11 @@ protected:
                 ADD_FAILURE() << "not a CRI log line: " << line.substr(0, 200);
                 continue;
             }
-            if (match[2] != stream) continue;
+            if (match[2] != stream)
+                continue;
             text += match[4].str();
-            if (match[3] == "F") text += "\n";
+            if (match[3] == "F")
+                text += "\n";
         }
         return text;
     }
@@ -219,11 +229,13 @@ TEST_F(ContainerTest, RunsLogsAndExitsWithItsCode) {
     EXPECT_GT(exited.started_at(), exited.created_at());
     EXPECT_EQ(exited.log_path(), daemon_->dir() / "logs/pod/seven.log");
     EXPECT_EQ(exited.image().image(), registry_->host() + "/busybox:multi");
-    EXPECT_EQ(exited.image_id(), TestRegistry::images().at("busybox:multi").at("config").get<std::string>());
+    EXPECT_EQ(exited.image_id(),
+              TestRegistry::images().at("busybox:multi").at("config").get<std::string>());
     const std::string log = log_of("seven");
     EXPECT_EQ(log_text(log, "stdout"), "out\n");
     EXPECT_EQ(log_text(log, "stderr"), "err\n");
-    EXPECT_TRUE(std::regex_search(log, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F out)")))
+    EXPECT_TRUE(std::regex_search(
+        log, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F out)")))
         << log;
 
     const auto zero = run(config("zero", {"true"}));
@@ -240,7 +252,8 @@ TEST_F(ContainerTest, RunsLogsAndExitsWithItsCode) {
 }
 
 TEST_F(ContainerTest, StopKillsAProcessThatIgnoresSigterm) {
-    const auto id = run(config("stubborn", {"sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"}));
+    const auto id = run(
+        config("stubborn", {"sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"}));
     const auto begin = std::chrono::steady_clock::now();
     ASSERT_TRUE(stop(id, 2).ok());
     EXPECT_GE(std::chrono::steady_clock::now() - begin, 2s);
@@ -262,13 +275,17 @@ TEST_F(ContainerTest, UsersGroupsAndCapabilities) {
     // The image's USER 1000, resolved in the image's own /etc/passwd.
     const auto image_user = run(config("imageuser", {"id"}, "/busybox:user"));
     wait_exited(image_user);
-    EXPECT_NE(log_of("imageuser").find("uid=1000(app) gid=1000(app)"), std::string::npos) << log_of("imageuser");
+    EXPECT_NE(log_of("imageuser").find("uid=1000(app) gid=1000(app)"), std::string::npos)
+        << log_of("imageuser");
 
     auto explicit_user = config("runas", {"id"});
-    explicit_user.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(1000);
-    explicit_user.mutable_linux()->mutable_security_context()->mutable_run_as_group()->set_value(2000);
+    explicit_user.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(
+        1000);
+    explicit_user.mutable_linux()->mutable_security_context()->mutable_run_as_group()->set_value(
+        2000);
     wait_exited(run(explicit_user));
-    EXPECT_NE(log_of("runas").find("uid=1000(app) gid=2000(extra)"), std::string::npos) << log_of("runas");
+    EXPECT_NE(log_of("runas").find("uid=1000(app) gid=2000(extra)"), std::string::npos)
+        << log_of("runas");
 
     auto caps = config("caps", {"sh", "-c", "grep CapEff /proc/self/status"});
     auto* capabilities = caps.mutable_linux()->mutable_security_context()->mutable_capabilities();
@@ -276,15 +293,20 @@ TEST_F(ContainerTest, UsersGroupsAndCapabilities) {
     capabilities->add_add_capabilities("NET_ADMIN");
     wait_exited(run(caps));
     // CAP_NET_ADMIN is bit 12 and alone.
-    EXPECT_NE(log_of("caps").find("CapEff:\t0000000000001000"), std::string::npos) << log_of("caps");
+    EXPECT_NE(log_of("caps").find("CapEff:\t0000000000001000"), std::string::npos)
+        << log_of("caps");
 
     auto bad_cap = config("badcap", {"true"});
-    bad_cap.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities("NOPE");
+    bad_cap.mutable_linux()
+        ->mutable_security_context()
+        ->mutable_capabilities()
+        ->add_add_capabilities("NOPE");
     EXPECT_EQ(create(bad_cap, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(ContainerTest, ReadOnlyRootAndSeccomp) {
-    auto readonly = config("readonly", {"sh", "-c", "touch /written && echo wrote || echo refused"});
+    auto readonly =
+        config("readonly", {"sh", "-c", "touch /written && echo wrote || echo refused"});
     readonly.mutable_linux()->mutable_security_context()->set_readonly_rootfs(true);
     wait_exited(run(readonly));
     EXPECT_EQ(log_text(log_of("readonly"), "stdout"), "refused\n");
@@ -295,7 +317,8 @@ TEST_F(ContainerTest, ReadOnlyRootAndSeccomp) {
         v1::SecurityProfile::RuntimeDefault);
     const auto exited = wait_exited(run(confined));
     EXPECT_NE(exited.exit_code(), 0);
-    EXPECT_NE(log_of("confined").find("Operation not permitted"), std::string::npos) << log_of("confined");
+    EXPECT_NE(log_of("confined").find("Operation not permitted"), std::string::npos)
+        << log_of("confined");
 
     auto missing = config("missing", {"true"});
     auto* profile = missing.mutable_linux()->mutable_security_context()->mutable_seccomp();
@@ -303,11 +326,13 @@ TEST_F(ContainerTest, ReadOnlyRootAndSeccomp) {
     profile->set_localhost_ref("/nonexistent/profile.json");
     const auto result = create(missing, nullptr);
     EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(result.error_message().find("/nonexistent/profile.json"), std::string::npos) << result.error_message();
+    EXPECT_NE(result.error_message().find("/nonexistent/profile.json"), std::string::npos)
+        << result.error_message();
 }
 
 TEST_F(ContainerTest, MemoryLimitGivesOomKilled) {
-    auto hungry = config("hungry", {"/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"});
+    auto hungry = config(
+        "hungry", {"/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"});
     hungry.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(16 << 20);
     const auto exited = wait_exited(run(hungry));
     EXPECT_EQ(exited.reason(), "OOMKilled");
@@ -315,9 +340,9 @@ TEST_F(ContainerTest, MemoryLimitGivesOomKilled) {
 }
 
 TEST_F(ContainerTest, PartialLinesAreLoggedWhole) {
-    const auto id = run(config(
-        "partial", {"sh", "-c",
-                    "i=0; s=aaaaaaaaaaaaaaaa; while [ $i -lt 12 ]; do s=$s$s; i=$((i+1)); done; echo $s; printf tail"}));
+    const auto id = run(config("partial", {"sh", "-c",
+                                           "i=0; s=aaaaaaaaaaaaaaaa; while [ $i -lt 12 ]; do "
+                                           "s=$s$s; i=$((i+1)); done; echo $s; printf tail"}));
     wait_exited(id);
     const std::string text = log_text(log_of("partial"), "stdout");
     // 16 * 2^12 = 65536 characters on one line, then "tail" without a newline.
@@ -341,7 +366,8 @@ TEST_F(ContainerTest, ListFiltersAndReopenLog) {
         auto context = deadline_context();
         EXPECT_TRUE(runtime_->ListContainers(context.get(), request, &response).ok());
         std::vector<std::string> ids;
-        for (const auto& container : response.containers()) ids.push_back(container.id());
+        for (const auto& container : response.containers())
+            ids.push_back(container.id());
         return ids;
     };
     EXPECT_EQ(list({}).size(), 2u);
@@ -378,9 +404,11 @@ TEST_F(ContainerTest, ListFiltersAndReopenLog) {
 
 TEST_F(ContainerTest, RestartKeepsRunningContainersAndLearnsMissedExits) {
     std::vector<std::string> sleepers, quitters;
-    for (int i = 0; i < 7; ++i) sleepers.push_back(run(config("sleeper" + std::to_string(i), {"sleep", "1000"})));
+    for (int i = 0; i < 7; ++i)
+        sleepers.push_back(run(config("sleeper" + std::to_string(i), {"sleep", "1000"})));
     for (int i = 0; i < 3; ++i) {
-        quitters.push_back(run(config("quitter" + std::to_string(i), {"sh", "-c", "sleep 2; exit " + std::to_string(10 + i)})));
+        quitters.push_back(run(config("quitter" + std::to_string(i),
+                                      {"sh", "-c", "sleep 2; exit " + std::to_string(10 + i)})));
     }
     // kill -9 the daemon; the quitters exit while it is down.
     daemon_->process().signal(SIGKILL);
@@ -393,7 +421,8 @@ TEST_F(ContainerTest, RestartKeepsRunningContainersAndLearnsMissedExits) {
     auto context = deadline_context();
     ASSERT_TRUE(runtime_->ListContainers(context.get(), {}, &listed).ok());
     EXPECT_EQ(listed.containers_size(), 10);
-    for (const auto& id : sleepers) EXPECT_EQ(status(id).state(), v1::CONTAINER_RUNNING) << id;
+    for (const auto& id : sleepers)
+        EXPECT_EQ(status(id).state(), v1::CONTAINER_RUNNING) << id;
     for (std::size_t i = 0; i < quitters.size(); ++i) {
         const auto exited = status(quitters[i]);
         EXPECT_EQ(exited.state(), v1::CONTAINER_EXITED);
@@ -414,10 +443,39 @@ TEST_F(ContainerTest, RestartKeepsRunningContainersAndLearnsMissedExits) {
     auto after_context = deadline_context();
     ASSERT_TRUE(runtime_->ListContainers(after_context.get(), {}, &after).ok());
     EXPECT_EQ(after.containers_size(), 0);
-    EXPECT_EQ(read_file("/proc/self/mountinfo").find(daemon_->dir().path().string() + "/root/storage/containers/"),
+    EXPECT_EQ(read_file("/proc/self/mountinfo")
+                  .find(daemon_->dir().path().string() + "/root/storage/containers/"),
               std::string::npos);
-    const auto monitors = run_command("pgrep -f '[b]erth-conmon --cid .*" + daemon_->dir().path().string() + "'");
+    const auto monitors =
+        run_command("pgrep -f '[b]erth-conmon --cid .*" + daemon_->dir().path().string() + "'");
     EXPECT_NE(monitors.exit_code, 0) << monitors.output;
+}
+
+TEST_F(ContainerTest, RestoreUndoesAContainerHalfCreatedAtACrash) {
+    // A crash between `runtime create` and the record's final write leaves a
+    // record still "creating", a mounted root filesystem and runc state.
+    std::string id;
+    ASSERT_TRUE(create(config("halfway", {"sleep", "1000"}), &id).ok());
+    daemon_->process().signal(SIGKILL);
+    daemon_->process().wait_for_exit(10s);
+    const std::string record_file = daemon_->dir() / ("root/containers/" + id + "/container.json");
+    auto record = nlohmann::json::parse(read_file(record_file));
+    record["state"] = "creating";
+    std::ofstream(record_file, std::ios::trunc) << record.dump();
+    const std::string rootfs = daemon_->dir() / ("root/storage/containers/" + id + "/merged");
+    ASSERT_NE(read_file("/proc/self/mountinfo").find(rootfs), std::string::npos);
+
+    ASSERT_TRUE(daemon_->crash_and_restart()) << daemon_->log();
+    connect();
+    grpc::Status result;
+    status(id, &result);
+    EXPECT_EQ(result.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(read_file("/proc/self/mountinfo").find(rootfs), std::string::npos);
+    EXPECT_FALSE(fs::exists(daemon_->dir() / ("root/containers/" + id)));
+    const auto monitors = run_command("pgrep -f '[b]erth-conmon --cid " + id + "'");
+    EXPECT_NE(monitors.exit_code, 0) << monitors.output;
+    // The name is free again.
+    EXPECT_TRUE(create(config("halfway", {"true"}), nullptr).ok());
 }
 
 // crun 1.8 refuses cgroup v1 "hybrid" hosts while the hugetlb controller
@@ -432,7 +490,8 @@ bool prepare_host_for_crun(std::string& why) {
         return true;
     }
     const auto mounted = run_command(
-        "mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb");
+        "mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup "
+        "/sys/fs/cgroup/hugetlb");
     if (mounted.exit_code != 0) {
         why = "cannot mount a v1 hugetlb hierarchy for crun: " + mounted.output;
         return false;
@@ -447,7 +506,8 @@ TEST_F(ContainerTest, CrunRunsContainersToo) {
     }
     const auto pod = run_pod("crunpod", "crun");
     std::string id;
-    const auto created = create(config("viacrun", {"sh", "-c", "echo from crun; exit 3"}), &id, pod);
+    const auto created =
+        create(config("viacrun", {"sh", "-c", "echo from crun; exit 3"}), &id, pod);
     ASSERT_TRUE(created.ok()) << created.error_message();
     ASSERT_TRUE(start(id).ok());
     const auto exited = wait_exited(id);
@@ -459,7 +519,8 @@ TEST_F(ContainerTest, CrunRunsContainersToo) {
     auto context = deadline_context();
     ASSERT_TRUE(runtime_->ContainerStatus(context.get(), request, &response).ok());
     EXPECT_EQ(nlohmann::json::parse(response.info().at("info")).at("runtimeHandler"), "crun");
-    EXPECT_NE(read_file(daemon_->dir() / "logs/crunpod/viacrun.log").find("stdout F from crun"), std::string::npos);
+    EXPECT_NE(read_file(daemon_->dir() / "logs/crunpod/viacrun.log").find("stdout F from crun"),
+              std::string::npos);
 }
 
 TEST_F(ContainerTest, BadInputGetsClearErrors) {
@@ -493,7 +554,8 @@ TEST_F(ContainerTest, BadInputGetsClearErrors) {
     ASSERT_TRUE(runtime_->StopPodSandbox(context.get(), stop_pod, &stopped).ok());
     EXPECT_EQ(status(id).state(), v1::CONTAINER_EXITED);  // stopping the pod stopped it
     const auto in_stopped = create(config("late", {"true"}), nullptr);
-    EXPECT_EQ(in_stopped.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << in_stopped.error_message();
+    EXPECT_EQ(in_stopped.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << in_stopped.error_message();
     // The daemon is still healthy.
     v1::VersionResponse version;
     auto version_context = deadline_context();

@@ -93,8 +93,9 @@ BerthdInstance::~BerthdInstance() {
     run_command("pkill -KILL -f '[b]erth-conmon --cid .*" + dir + "/' 2>/dev/null");
     for (const char* runtime : {"runc", "crun"}) {
         const std::string root = runtime_roots_ + "/" + runtime;
-        run_command(std::string("[ -d ") + root + " ] && for c in $(" + runtime + " --root " + root +
-                    " list -q); do " + runtime + " --root " + root + " delete -f $c; done 2>/dev/null");
+        run_command(std::string("[ -d ") + root + " ] && for c in $(" + runtime + " --root " +
+                    root + " list -q); do " + runtime + " --root " + root +
+                    " delete -f $c; done 2>/dev/null");
     }
     unmount_all_below(dir);
     std::error_code ignored;

@@ -141,10 +141,7 @@ void inspect(const std::vector<std::string>& images, const std::string& output,
         }
         nlohmann::ordered_json result;
         result["status"] = message_to_json(response)["image"];
-        for (const auto& [key, text] : response.info()) {
-            auto parsed = nlohmann::ordered_json::parse(text, nullptr, false);
-            result[key] = parsed.is_discarded() ? nlohmann::ordered_json(text) : parsed;
-        }
+        add_info_entries(result, response.info());
         print_structured(result, format);
     }
 }

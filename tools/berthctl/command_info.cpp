@@ -19,17 +19,13 @@ void add_info_command(CLI::App& app, const ClientOptions& options) {
         if (!status.ok()) {
             throw CommandFailed(describe_failure("Status", status, client.endpoint()));
         }
-        // Like crictl: the status, then every verbose info entry, decoded when
-        // it is JSON and kept as text when it is not.
+        // Like crictl: the status, then every verbose info entry.
         auto reply = message_to_json(response);
         nlohmann::ordered_json result;
         result["status"] = reply["status"];
         result["runtimeHandlers"] = reply["runtimeHandlers"];
         result["features"] = reply["features"];
-        for (const auto& [key, text] : response.info()) {
-            auto parsed = nlohmann::ordered_json::parse(text, nullptr, false);
-            result[key] = parsed.is_discarded() ? nlohmann::ordered_json(text) : parsed;
-        }
+        add_info_entries(result, response.info());
         print_structured(result, format);
     });
 }

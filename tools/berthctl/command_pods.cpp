@@ -7,8 +7,8 @@
 #include <regex>
 
 #include "commands.hpp"
-#include "output.hpp"
 #include "config_file.hpp"
+#include "output.hpp"
 
 namespace berth::ctl {
 
@@ -93,10 +93,11 @@ void print_pods(const PodsFlags& flags, const ClientOptions& options) {
               << "RUNTIME\n";
     for (const auto& pod : pods) {
         const std::string id = flags.no_trunc ? pod.id() : pod.id().substr(0, 13);
-        std::cout << std::left << std::setw(16) << id << std::setw(24) << human_age(pod.created_at())
-                  << std::setw(10) << (pod.state() == v1::SANDBOX_READY ? "Ready" : "NotReady")
-                  << std::setw(24) << pod.metadata().name() << std::setw(16)
-                  << pod.metadata().namespace_() << std::setw(9) << pod.metadata().attempt()
+        std::cout << std::left << std::setw(16) << id << std::setw(24)
+                  << human_age(pod.created_at()) << std::setw(10)
+                  << (pod.state() == v1::SANDBOX_READY ? "Ready" : "NotReady") << std::setw(24)
+                  << pod.metadata().name() << std::setw(16) << pod.metadata().namespace_()
+                  << std::setw(9) << pod.metadata().attempt()
                   << (pod.runtime_handler().empty() ? "(default)" : pod.runtime_handler()) << "\n";
     }
 }
@@ -152,10 +153,7 @@ void add_pod_commands(CLI::App& app, const ClientOptions& options) {
                   client);
             nlohmann::ordered_json result;
             result["status"] = message_to_json(response)["status"];
-            for (const auto& [key, text] : response.info()) {
-                auto parsed = nlohmann::ordered_json::parse(text, nullptr, false);
-                result[key] = parsed.is_discarded() ? nlohmann::ordered_json(text) : parsed;
-            }
+            add_info_entries(result, response.info());
             print_structured(result, format);
         }
     });

@@ -51,7 +51,8 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
     }
 }
 
-void load_message(const std::string& path, const std::string& what, google::protobuf::Message& message) {
+void load_message(const std::string& path, const std::string& what,
+                  google::protobuf::Message& message) {
     std::ifstream in(path);
     if (!in) {
         throw CommandFailed("cannot read " + what + " " + path);

@@ -117,4 +117,12 @@ std::string human_age(std::int64_t created_ns) {
     return std::to_string(hours / 24) + " days ago";
 }
 
+void add_info_entries(nlohmann::ordered_json& result,
+                      const google::protobuf::Map<std::string, std::string>& info) {
+    for (const auto& [key, text] : info) {
+        auto parsed = nlohmann::ordered_json::parse(text, nullptr, false);
+        result[key] = parsed.is_discarded() ? nlohmann::ordered_json(text) : parsed;
+    }
+}
+
 }  // namespace berth::ctl

@@ -18,7 +18,8 @@ enum class RuntimeErrorKind {
 
 class RuntimeError : public std::runtime_error {
 public:
-    RuntimeError(RuntimeErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+    RuntimeError(RuntimeErrorKind kind, const std::string& message)
+        : std::runtime_error(message), kind_(kind) {}
     RuntimeErrorKind kind() const { return kind_; }
 
 private:
