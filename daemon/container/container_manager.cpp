@@ -381,8 +381,15 @@ void ContainerManager::on_exit(const std::string& id) {
     }
     exits_arrived_.notify_all();
     const auto lock = store_.operation_lock(id);
-    if (!lock)
-        return;  // removed meanwhile, or not ours
+    if (!lock) {
+        // A container already removed (restore undoing a half-created one
+        // removes it before its monitor reports): the file is debris.
+        std::error_code ignored;
+        fs::remove(runtimes_.exits_directory() + "/" + id, ignored);
+        std::lock_guard exits(exits_mutex_);
+        exits_seen_.erase(id);
+        return;
+    }
     std::lock_guard guard(*lock);
     record_exit_locked(id);
 }

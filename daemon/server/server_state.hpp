@@ -1,6 +1,6 @@
 // What every RPC handler may use: the configuration, the runtime handler
-// table, the image store, the pod sandboxes, and kubelet's pod CIDR. The container store joins
-// it with the containers issue.
+// table, the image store, the pod sandboxes, the runtimes and containers, and
+// kubelet's pod CIDR.
 #pragma once
 
 #include <mutex>
