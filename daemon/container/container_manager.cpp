@@ -61,6 +61,10 @@ void ContainerManager::with_container_locked(const std::string& id, Body&& body)
     if (!lock)
         throw not_found("container \"" + id + "\" not found");
     std::lock_guard guard(*lock);
+    // A RemoveContainer that held the lock before us may have erased the
+    // record; once we hold the lock and it exists, it stays.
+    if (!store_.get(id))
+        throw not_found("container \"" + id + "\" not found");
     body();
 }
 
@@ -189,6 +193,13 @@ void ContainerManager::start(const std::string& id_or_prefix) {
         try {
             runtimes_.get(record.runtime_handler).start(id);
         } catch (const oci::RuntimeError& error) {
+            // The container may still exist (a start that timed out): make
+            // sure nothing runs under a record that says it exited.
+            try {
+                runtimes_.get(record.runtime_handler).stop(id, SIGKILL, std::chrono::seconds(0));
+            } catch (const std::exception& kill_error) {
+                spdlog::warn("killing {} after a failed start: {}", id, kill_error.what());
+            }
             record.state = ContainerState::Exited;
             record.finished_at = now_ns();
             record.exit_code = 128;
@@ -262,7 +273,12 @@ void ContainerManager::remove(const std::string& id_or_prefix) {
 void ContainerManager::stop_all_in(const std::string& sandbox_id) {
     for (const auto& record : store_.list()) {
         if (record->sandbox_id == sandbox_id) {
-            with_container_locked(record->id, [&] { stop_locked(record->id, 0); });
+            try {
+                with_container_locked(record->id, [&] { stop_locked(record->id, 0); });
+            } catch (const StatusError& error) {
+                if (error.code() != grpc::StatusCode::NOT_FOUND)
+                    throw;  // removed meanwhile: nothing to stop
+            }
         }
     }
 }

@@ -41,6 +41,17 @@ ExitWatcher::~ExitWatcher() {
     ::close(stop_);
 }
 
+void ExitWatcher::report(const std::string& name) {
+    // Temporary files of an atomic write start with a dot; ids have none.
+    if (name.empty() || name.find('.') != std::string::npos)
+        return;
+    try {
+        on_exit_(name);
+    } catch (const std::exception& error) {
+        spdlog::error("handling the exit of {}: {}", name, error.what());
+    }
+}
+
 void ExitWatcher::run() {
     alignas(inotify_event) char buffer[16 * 1024];
     pollfd fds[2] = {{inotify_, POLLIN, 0}, {stop_, POLLIN, 0}};
@@ -60,22 +71,18 @@ void ExitWatcher::run() {
             const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
             at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
             if (event->mask & IN_Q_OVERFLOW) {
-                spdlog::warn(
-                    "exit watcher: inotify queue overflowed; exits are picked up at the next "
-                    "status call");
+                // Events were lost: every exit file present is reported again
+                // (recording an exit twice is harmless).
+                spdlog::warn("exit watcher: inotify queue overflowed; rescanning {}", directory_);
+                std::error_code error;
+                for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
+                    report(entry.path().filename().string());
+                }
                 continue;
             }
             if (event->len == 0)
                 continue;
-            const std::string name = event->name;
-            // Temporary files of an atomic write start with a dot.
-            if (name.empty() || name.front() == '.' || name.find('.') != std::string::npos)
-                continue;
-            try {
-                on_exit_(name);
-            } catch (const std::exception& error) {
-                spdlog::error("handling the exit of {}: {}", name, error.what());
-            }
+            report(event->name);
         }
     }
 }

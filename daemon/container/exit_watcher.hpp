@@ -24,6 +24,7 @@ public:
 
 private:
     void run();
+    void report(const std::string& name);
 
     std::string directory_;
     Callback on_exit_;

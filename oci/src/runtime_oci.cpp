@@ -250,6 +250,13 @@ int RuntimeOCI::create(const CreateOptions& options) {
 
     const std::string line = read_sync_line(sync_read.fd, std::chrono::seconds(120));
     if (line.empty()) {
+        // A monitor that said nothing in time may still be creating the
+        // container: end it and everything it started (its session's
+        // process group) before anyone cleans up after it.
+        std::ifstream pid_file(dir + "/conmon.pid");
+        pid_t monitor_pid = 0;
+        if (pid_file >> monitor_pid && monitor_pid > 0)
+            ::kill(-monitor_pid, SIGKILL);
         throw RuntimeError(RuntimeErrorKind::CannotRun,
                            "berth-conmon reported nothing for " + options.id + " (exit status " +
                                std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
