@@ -451,6 +451,39 @@ TEST_F(ContainerTest, RestartKeepsRunningContainersAndLearnsMissedExits) {
     EXPECT_NE(monitors.exit_code, 0) << monitors.output;
 }
 
+TEST_F(ContainerTest, UpdateResourcesReachesTheCgroup) {
+    auto limited = config("limited", {"sleep", "1000"});
+    limited.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(128 << 20);
+    const auto id = run(limited);
+    v1::ContainerStatusRequest request;
+    request.set_container_id(id);
+    request.set_verbose(true);
+    v1::ContainerStatusResponse response;
+    auto context = deadline_context();
+    ASSERT_TRUE(runtime_->ContainerStatus(context.get(), request, &response).ok());
+    const std::string cgroup = nlohmann::json::parse(response.info().at("info"))
+                                   .at("runtimeSpec")
+                                   .at("linux")
+                                   .at("cgroupsPath");
+    const std::string limit_file = "/sys/fs/cgroup/memory" + cgroup + "/memory.limit_in_bytes";
+    if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
+        GTEST_SKIP() << "SKIPPED: no cgroup v1 memory hierarchy here to read limits from";
+    }
+    EXPECT_EQ(read_file(limit_file), std::to_string(128 << 20) + "\n");
+
+    v1::UpdateContainerResourcesRequest update;
+    update.set_container_id(id);
+    update.mutable_linux()->set_memory_limit_in_bytes(64 << 20);
+    update.mutable_linux()->set_cpu_shares(512);
+    v1::UpdateContainerResourcesResponse updated;
+    auto update_context = deadline_context();
+    const auto result = runtime_->UpdateContainerResources(update_context.get(), update, &updated);
+    ASSERT_TRUE(result.ok()) << result.error_message();
+    EXPECT_EQ(read_file(limit_file), std::to_string(64 << 20) + "\n");
+    EXPECT_EQ(read_file("/sys/fs/cgroup/cpu" + cgroup + "/cpu.shares"), "512\n");
+    EXPECT_EQ(status(id).resources().linux().memory_limit_in_bytes(), 64 << 20);
+}
+
 TEST_F(ContainerTest, RestoreUndoesAContainerHalfCreatedAtACrash) {
     // A crash between `runtime create` and the record's final write leaves a
     // record still "creating", a mounted root filesystem and runc state.
