@@ -290,6 +290,21 @@ void ContainerManager::remove_all_in(const std::string& sandbox_id) {
     }
 }
 
+oci::ExecSyncResult ContainerManager::exec_sync(const std::string& id_or_prefix,
+                                                const std::vector<std::string>& command,
+                                                std::int64_t timeout_seconds) {
+    if (command.empty() || command.front().empty()) {
+        throw invalid_argument("no command given (cmd)");
+    }
+    const std::string id = store_.resolve(id_or_prefix);
+    const auto record = store_.get(id);
+    if (!record || record->state != ContainerState::Running) {
+        throw failed_precondition("container " + id + " is not running");
+    }
+    return runtimes_.get(record->runtime_handler)
+        .exec_sync(id, command, std::chrono::seconds(std::max<std::int64_t>(timeout_seconds, 0)));
+}
+
 void ContainerManager::reopen_log(const std::string& id_or_prefix) {
     const std::string id = store_.resolve(id_or_prefix);
     with_container_locked(id, [&] {

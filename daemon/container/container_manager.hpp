@@ -35,6 +35,12 @@ public:
     // Stops first when needed; an unknown id is fine.
     void remove(const std::string& id_or_prefix);
     void reopen_log(const std::string& id_or_prefix);
+    // Runs `command` in the running container and returns its output and
+    // exit code; DEADLINE_EXCEEDED when `timeout_seconds` (> 0) passes.
+    // Not under the container's lock: a long probe must not hold up a stop.
+    oci::ExecSyncResult exec_sync(const std::string& id_or_prefix,
+                                  const std::vector<std::string>& command,
+                                  std::int64_t timeout_seconds);
     void update_resources(const std::string& id_or_prefix,
                           const runtime::v1::LinuxContainerResources& resources);
 

@@ -6,7 +6,6 @@
 
 namespace berth::daemon::server {
 
-BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, ExecSync, ExecSyncRequest, ExecSyncResponse)
 BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, Exec, ExecRequest, ExecResponse)
 BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, Attach, AttachRequest, AttachResponse)
 BERTH_NOT_IMPLEMENTED_UNARY(CriRuntimeService, PortForward, PortForwardRequest, PortForwardResponse)

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -85,7 +86,8 @@ std::string join_command(const std::vector<std::string>& argv) {
     return text;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          const CommandOptions& options) {
     Pipe out, err;
     SpawnSetup setup;
     posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
@@ -116,7 +118,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     err.close_write();
 
     CommandResult result;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     pollfd fds[2] = {{out.read, POLLIN, 0}, {err.read, POLLIN, 0}};
     int open_streams = 2;
     char buffer[4096];
@@ -124,6 +126,12 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
+            if (!result.timed_out && options.on_timeout) {
+                result.timed_out = true;
+                options.on_timeout();
+                deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+                continue;
+            }
             result.timed_out = true;
             ::kill(pid, SIGKILL);
             break;
@@ -136,10 +144,14 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
                 continue;
             const ssize_t got = ::read(fds[i].fd, buffer, sizeof(buffer));
             if (got > 0) {
-                // Runtimes print little; a megabyte is plenty for any message.
+                // Bounded: a chatty command must not exhaust berthd's memory.
                 std::string& target = i == 0 ? result.out : result.err;
-                if (target.size() < (1 << 20))
-                    target.append(buffer, static_cast<std::size_t>(got));
+                std::size_t& dropped = i == 0 ? result.dropped_out : result.dropped_err;
+                const auto length = static_cast<std::size_t>(got);
+                const std::size_t room =
+                    target.size() < options.max_output ? options.max_output - target.size() : 0;
+                target.append(buffer, std::min(room, length));
+                dropped += length - std::min(room, length);
             } else if (got == 0 || errno != EINTR) {
                 fds[i].fd = -1;
                 --open_streams;

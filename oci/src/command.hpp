@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,12 +15,23 @@ struct CommandResult {
     bool timed_out = false;
     std::string out;
     std::string err;
+    std::size_t dropped_out = 0;  // bytes beyond max_output, read and discarded
+    std::size_t dropped_err = 0;
+};
+
+struct CommandOptions {
+    std::size_t max_output = 1 << 20;  // per stream
+    // Runs when the time is up, before the child is killed: what the child
+    // started elsewhere (a process inside a container) is ended here. The
+    // child then has 2 s to exit by itself.
+    std::function<void()> on_timeout;
 };
 
 // The child starts with an empty signal mask, default dispositions and no
 // fds but 0 (/dev/null), 1 and 2 (pipes). After `timeout` it is killed
 // (SIGKILL) and reaped. Throws std::system_error when it cannot be started.
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          const CommandOptions& options = {});
 
 // berthd's environment without what systemd gave berthd itself:
 // NOTIFY_SOCKET (runc would otherwise wait for the container to send

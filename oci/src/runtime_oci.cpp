@@ -37,6 +37,10 @@ struct Fd {
     }
 };
 
+// What ExecSync keeps of each stream: enough for any probe, bounded so that a
+// chatty command cannot exhaust berthd's memory.
+constexpr std::size_t kExecOutputLimit = 16 << 20;
+
 std::string trimmed(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
         text.pop_back();
@@ -397,9 +401,87 @@ bool RuntimeOCI::monitor_alive(const std::string& id) {
     return std::getline(comm, name) && name == "berth-conmon";
 }
 
-ExecSyncResult RuntimeOCI::exec_sync(const std::string&, const std::vector<std::string>&,
-                                     std::chrono::seconds) {
-    throw RuntimeError(RuntimeErrorKind::Unimplemented, "ExecSync is not implemented by berth yet");
+ExecSyncResult RuntimeOCI::exec_sync(const std::string& id, const std::vector<std::string>& command,
+                                     std::chrono::seconds timeout) {
+    // The command runs as the container's own process does (user, env, cwd,
+    // capabilities, seccomp, ...): its process spec with other arguments.
+    nlohmann::json process;
+    try {
+        const auto state =
+            nlohmann::json::parse(run({"state", id}, RuntimeErrorKind::FailedPrecondition));
+        std::ifstream spec_file(state.at("bundle").get<std::string>() + "/config.json");
+        process = nlohmann::json::parse(spec_file).at("process");
+    } catch (const RuntimeError&) {
+        throw;
+    } catch (const std::exception& error) {
+        throw RuntimeError(RuntimeErrorKind::Internal,
+                           "reading the process spec of " + id + ": " + error.what());
+    }
+    process["args"] = command;
+    process["terminal"] = false;
+    process.erase("consoleSize");
+
+    char suffix[] = "XXXXXX";
+    std::string base = monitor_directory(id) + "/exec-" + suffix;
+    const int fd = ::mkstemp(base.data());
+    if (fd < 0) {
+        throw RuntimeError(RuntimeErrorKind::Internal,
+                           "exec spec for " + id + ": " + std::strerror(errno));
+    }
+    ::close(fd);
+    const std::string spec_path = base;
+    const std::string pid_path = base + ".pid";
+    struct Cleanup {
+        std::string a, b;
+        ~Cleanup() {
+            std::error_code ignored;
+            fs::remove(a, ignored);
+            fs::remove(b, ignored);
+        }
+    } cleanup{spec_path, pid_path};
+    {
+        std::ofstream out(spec_path, std::ios::trunc);
+        out << process.dump();
+        if (!out)
+            throw RuntimeError(RuntimeErrorKind::Internal, "writing " + spec_path);
+    }
+
+    CommandOptions options;
+    options.max_output = kExecOutputLimit;
+    // runc exec does not kill what it started when it is killed itself: the
+    // process inside the container is ended first.
+    options.on_timeout = [&pid_path] {
+        std::ifstream in(pid_path);
+        pid_t pid = 0;
+        if (in >> pid && pid > 0)
+            ::kill(pid, SIGKILL);
+    };
+    // A timeout of 0 means none in the CRI; a day stands in for "none".
+    const auto limit = timeout.count() > 0
+                           ? std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
+                           : std::chrono::milliseconds(std::chrono::hours(24));
+    CommandResult result;
+    try {
+        result = run_command(
+            runtime_command({"exec", "--process", spec_path, "--pid-file", pid_path, id}), limit,
+            options);
+    } catch (const std::system_error& error) {
+        throw RuntimeError(RuntimeErrorKind::CannotRun, error.what());
+    }
+    if (result.timed_out) {
+        throw RuntimeError(RuntimeErrorKind::DeadlineExceeded,
+                           "command timed out after " + std::to_string(timeout.count()) + " s");
+    }
+    ExecSyncResult output{std::move(result.out), std::move(result.err), result.exit_code};
+    for (const auto& [dropped, stream] :
+         {std::pair{result.dropped_out, "stdout"}, {result.dropped_err, "stderr"}}) {
+        if (dropped > 0) {
+            output.stderr_data += "\n[berth: " + std::to_string(dropped) + " more bytes of " +
+                                  stream + " dropped: output is capped at " +
+                                  std::to_string(kExecOutputLimit) + " bytes per stream]\n";
+        }
+    }
+    return output;
 }
 
 nlohmann::json RuntimeOCI::stats(const std::string&) {

@@ -484,6 +484,49 @@ TEST_F(ContainerTest, UpdateResourcesReachesTheCgroup) {
     EXPECT_EQ(status(id).resources().linux().memory_limit_in_bytes(), 64 << 20);
 }
 
+TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
+    auto exec = [&](const std::string& id, const std::vector<std::string>& command,
+                    std::int64_t timeout, v1::ExecSyncResponse* response) {
+        v1::ExecSyncRequest request;
+        request.set_container_id(id);
+        for (const auto& part : command)
+            request.add_cmd(part);
+        request.set_timeout(timeout);
+        auto context = deadline_context(30s);
+        return runtime_->ExecSync(context.get(), request, response);
+    };
+    auto user = config("probe", {"sleep", "1000"}, "/busybox:user");
+    const auto id = run(user);
+    v1::ExecSyncResponse response;
+    // As the container's own process: user 1000, its cwd and env.
+    ASSERT_TRUE(exec(id, {"sh", "-c", "id -u; echo err >&2; exit 3"}, 10, &response).ok());
+    EXPECT_EQ(response.stdout(), "1000\n");
+    EXPECT_EQ(response.stderr(), "err\n");
+    EXPECT_EQ(response.exit_code(), 3);
+
+    // A timeout kills the command, and nothing of it is left behind.
+    const auto begin = std::chrono::steady_clock::now();
+    const auto timed_out =
+        exec(id, {"sh", "-c", "echo $$ > /tmp/probe.pid; sleep 60"}, 1, &response);
+    EXPECT_EQ(timed_out.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+        << timed_out.error_message();
+    EXPECT_NE(timed_out.error_message().find("timed out"), std::string::npos);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 10s);
+    ASSERT_TRUE(
+        exec(id,
+             {"sh", "-c", "kill -0 $(cat /tmp/probe.pid) 2>/dev/null && echo alive || echo gone"},
+             10, &response)
+            .ok());
+    EXPECT_EQ(response.stdout(), "gone\n");
+
+    EXPECT_EQ(exec(id, {}, 10, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(exec("ffffffffffff", {"true"}, 10, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+    ASSERT_TRUE(stop(id, 0).ok());
+    EXPECT_EQ(exec(id, {"true"}, 10, &response).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+}
+
 TEST_F(ContainerTest, RestoreUndoesAContainerHalfCreatedAtACrash) {
     // A crash between `runtime create` and the record's final write leaves a
     // record still "creating", a mounted root filesystem and runc state.

@@ -151,11 +151,11 @@ TEST_F(ServerTest, UpdateRuntimeConfigRecordsValidCidrs) {
 
 TEST_F(ServerTest, UnbuiltRpcsSayUnimplementedWithTheirName) {
     load();
-    v1::ExecSyncRequest exec;
-    v1::ExecSyncResponse exec_response;
-    auto result = service_->ExecSync(nullptr, &exec, &exec_response);
+    v1::ExecRequest exec;
+    v1::ExecResponse exec_response;
+    auto result = service_->Exec(nullptr, &exec, &exec_response);
     EXPECT_EQ(result.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-    EXPECT_NE(result.error_message().find("ExecSync"), std::string::npos);
+    EXPECT_NE(result.error_message().find("Exec"), std::string::npos);
 
     // Built RPCs name themselves in their errors too.
     berth::daemon::server::CriImageService images(*state_);
