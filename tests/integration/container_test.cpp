@@ -519,6 +519,16 @@ TEST_F(ContainerTest, ExecSyncRunsInTheContainer) {
             .ok());
     EXPECT_EQ(response.stdout(), "gone\n");
 
+    // 20 MiB of output: capped, the cut said in stderr, the reply still fits
+    // in one gRPC message (16 MiB by default).
+    auto big = exec(id, {"/bin/busybox", "head", "-c", "20971520", "/dev/zero"}, 30, &response);
+    ASSERT_TRUE(big.ok()) << big.error_message();
+    EXPECT_GT(response.stdout().size(), 15u << 20);
+    EXPECT_LE(response.stdout().size() + response.stderr().size(), 16u << 20);
+    EXPECT_NE(response.stderr().find("berth:"), std::string::npos)
+        << response.stderr().substr(0, 200);
+    EXPECT_EQ(response.exit_code(), 0);
+
     EXPECT_EQ(exec(id, {}, 10, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_EQ(exec("ffffffffffff", {"true"}, 10, &response).error_code(),
               grpc::StatusCode::NOT_FOUND);

@@ -140,8 +140,13 @@ bool BerthdInstance::crash_and_restart() {
 }
 
 std::shared_ptr<grpc::Channel> BerthdInstance::channel(const std::string& socket) const {
-    return grpc::CreateChannel("unix://" + (socket.empty() ? socket_path() : socket),
-                               grpc::InsecureChannelCredentials());
+    // kubelet's client limits: 16 MiB messages either way (gRPC's own
+    // default for receiving is 4 MiB).
+    grpc::ChannelArguments arguments;
+    arguments.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+    arguments.SetMaxSendMessageSize(16 * 1024 * 1024);
+    return grpc::CreateCustomChannel("unix://" + (socket.empty() ? socket_path() : socket),
+                                     grpc::InsecureChannelCredentials(), arguments);
 }
 
 std::unique_ptr<runtime::v1::RuntimeService::Stub> BerthdInstance::runtime(
