@@ -375,8 +375,14 @@ void RegistryClient::stream_blob(const std::string& digest, std::int64_t size,
         // fill the disk with whatever the registry is sending.
         if (size >= 0 && received > static_cast<std::uint64_t>(size))
             return false;
-        hasher.update(data, length);
-        return consume(data, length);
+        // This runs inside libcurl, which must not be unwound by an
+        // exception: any failure ends the transfer instead.
+        try {
+            hasher.update(data, length);
+            return consume(data, length);
+        } catch (...) {
+            return false;
+        }
     };
     HttpResponse response;
     try {
