@@ -258,7 +258,8 @@ TEST(Berthd, ClientsBusyDuringShutdownSeeOnlyServerGoingAway) {
 
 TEST(Berthd, BadConfigStopsBeforeAnythingStarts) {
     BerthdOptions options;
-    options.extra_config = "[berth.runtime.runtimes.odd]\nruntime_path = \"/bin/true\"\nruntime_type = \"banana\"\n";
+    options.extra_config =
+        "[berth.runtime.runtimes.odd]\nruntime_path = \"/bin/true\"\nruntime_type = \"banana\"\n";
     BerthdInstance berthd(options);
     EXPECT_FALSE(berthd.start());
     EXPECT_EQ(berthd.process().wait_for_exit(10s), 1);
