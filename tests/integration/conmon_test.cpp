@@ -39,7 +39,12 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 const std::string kRunc = "/usr/sbin/runc";
-const std::string kCgroupParent = "berth-conmon-test";
+// Per test process: ctest runs each test in its own process, in parallel,
+// and one process removing a shared parent cgroup at its end would pull it
+// from under another's `runc create`.
+std::string cgroup_parent() {
+    return "berth-conmon-test-" + std::to_string(getpid());
+}
 // The fd number berthd hands the sync pipe on.
 constexpr int kSyncFd = 5;
 
@@ -161,7 +166,7 @@ protected:
     }
 
     static void TearDownTestSuite() {
-        remove_cgroups(kCgroupParent);
+        remove_cgroups(cgroup_parent());
         rootfs_dir_.reset();
     }
 
@@ -178,7 +183,7 @@ protected:
             kill(conmon_pid_, SIGKILL);
             wait_conmon(5s);
         }
-        remove_cgroups(kCgroupParent + "/" + id_);
+        remove_cgroups(cgroup_parent() + "/" + id_);
     }
 
     static void remove_cgroups(const std::string& relative) {
@@ -195,7 +200,7 @@ protected:
         config["process"]["terminal"] = terminal;
         // The bounding set here lacks CAP_SYS_RESOURCE (see MACHINE.md).
         config["process"]["oomScoreAdj"] = 0;
-        config["linux"]["cgroupsPath"] = "/" + kCgroupParent + "/" + id_;
+        config["linux"]["cgroupsPath"] = "/" + cgroup_parent() + "/" + id_;
         return config;
     }
 
