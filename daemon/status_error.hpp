@@ -63,12 +63,18 @@ inline grpc::StatusCode status_code(storage::ErrorKind kind) {
 inline grpc::StatusCode status_code(oci::RuntimeErrorKind kind) {
     using oci::RuntimeErrorKind;
     switch (kind) {
-        case RuntimeErrorKind::NotFound: return grpc::StatusCode::NOT_FOUND;
-        case RuntimeErrorKind::FailedPrecondition: return grpc::StatusCode::FAILED_PRECONDITION;
-        case RuntimeErrorKind::CannotRun: return grpc::StatusCode::UNKNOWN;  // as containerd reports a runtime's refusal
-        case RuntimeErrorKind::Unimplemented: return grpc::StatusCode::UNIMPLEMENTED;
-        case RuntimeErrorKind::DeadlineExceeded: return grpc::StatusCode::DEADLINE_EXCEEDED;
-        case RuntimeErrorKind::Internal: break;
+    case RuntimeErrorKind::NotFound:
+        return grpc::StatusCode::NOT_FOUND;
+    case RuntimeErrorKind::FailedPrecondition:
+        return grpc::StatusCode::FAILED_PRECONDITION;
+    case RuntimeErrorKind::CannotRun:
+        return grpc::StatusCode::UNKNOWN;  // as containerd reports a runtime's refusal
+    case RuntimeErrorKind::Unimplemented:
+        return grpc::StatusCode::UNIMPLEMENTED;
+    case RuntimeErrorKind::DeadlineExceeded:
+        return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case RuntimeErrorKind::Internal:
+        break;
     }
     return grpc::StatusCode::INTERNAL;
 }

@@ -150,7 +150,8 @@ port = 9537
     EXPECT_EQ(kata.runtime_root, "/run/berth/oci/kata");
     EXPECT_EQ(cfg.image.mirrors.at("registry.k8s.io").size(), 2u);
     EXPECT_EQ(cfg.image.image_volumes, config::ImageVolumes::Bind);
-    EXPECT_EQ(cfg.image.pinned_images, (std::vector<std::string>{"registry.k8s.io/pause*", "*critical*"}));
+    EXPECT_EQ(cfg.image.pinned_images,
+              (std::vector<std::string>{"registry.k8s.io/pause*", "*critical*"}));
     EXPECT_EQ(cfg.network.plugin_dirs, std::vector<std::string>{"/opt/cni/bin"});
     EXPECT_TRUE(cfg.metrics.enable);
     EXPECT_EQ(cfg.metrics.port, 9537);

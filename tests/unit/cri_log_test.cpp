@@ -178,8 +178,8 @@ TEST_F(CriLogTest, PartialLineThenContinuation) {
     const std::string content = read_file(path_);
     const std::vector<Record> records = records_of(content);
     ASSERT_EQ(records.size(), 2U);
-    EXPECT_EQ(content, records[0].timestamp + " stdout P hel\n" + records[1].timestamp +
-                           " stdout F lo\n");
+    EXPECT_EQ(content,
+              records[0].timestamp + " stdout P hel\n" + records[1].timestamp + " stdout F lo\n");
     EXPECT_EQ(reassemble(bodies_of(content), "stdout"), "hello\n");
 
     // The line was terminated: finishing the stream adds nothing.
@@ -191,8 +191,7 @@ TEST_F(CriLogTest, LinesThenTrailingPieceInOneWrite) {
     CriLog log(path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStderr, "a\nb");
-    EXPECT_EQ(bodies_of(read_file(path_)),
-              (std::vector<std::string>{"stderr F a", "stderr P b"}));
+    EXPECT_EQ(bodies_of(read_file(path_)), (std::vector<std::string>{"stderr F a", "stderr P b"}));
 }
 
 TEST_F(CriLogTest, EmptyLine) {
@@ -278,9 +277,7 @@ TEST_F(CriLogTest, StreamsTrackTheirPartialLinesApart) {
 }
 
 TEST_F(CriLogTest, OpenAppendsToExistingLog) {
-    {
-        std::ofstream(path_) << "old record\n";
-    }
+    { std::ofstream(path_) << "old record\n"; }
     CriLog log(path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "new\n");
@@ -328,9 +325,7 @@ TEST_F(CriLogTest, SizeMaxTruncatesWithinOneWrite) {
 
 TEST_F(CriLogTest, SizeMaxCountsExistingContent) {
     constexpr std::uint64_t kRecord = 30 + 10 + 9 + 1;
-    {
-        std::ofstream(path_) << std::string(kRecord * 3, 'x');
-    }
+    { std::ofstream(path_) << std::string(kRecord * 3, 'x'); }
     CriLog log(path_, 4 * kRecord);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "line-0001\n");
