@@ -10,18 +10,20 @@ cmake make g++ pkg-config ccache git
 protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
 libseccomp-dev libsystemd-dev libtoml11-dev libspdlog-dev libfmt-dev
 nlohmann-json3-dev libyaml-cpp-dev libgtest-dev libgmock-dev libcli11-dev libcap-dev libbenchmark-dev
-libcurl4-openssl-dev libarchive-dev libssl-dev zlib1g-dev
+libcurl4-openssl-dev libarchive-dev libssl-dev zlib1g-dev libmicrohttpd-dev
 "
 
 # What the daemon drives at run time and what the tests exercise for real.
 # systemd provides systemd-analyze (unit verification); python3 drives
 # integration tests; skopeo, docker-registry and apache2-utils (htpasswd) let
 # the image tests push to and pull from a real registry on 127.0.0.1; crun is
-# the second OCI runtime handler.
+# the second OCI runtime handler; python3-websockets is the independent
+# WebSocket client of the streaming tests; criu checkpoints containers.
 RUNTIME_PACKAGES="
 runc iptables iproute2 util-linux procps systemd python3
 containernetworking-plugins busybox-static
 skopeo docker-registry apache2-utils crun
+python3-websockets criu
 "
 
 missing=""
