@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BERTHD_FLAGS ?=
 
-.PHONY: all deps configure build run test bench-pull install package clean
+.PHONY: all deps configure build run test bench bench-deps bench-pull install package clean
 
 all: build
 
@@ -33,6 +33,17 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+# The lifecycle benchmark (docs/benchmarks.md): berthd against containerd's
+# CRI plugin and the raw runc/crun, side by side. BENCH_FLAGS=--quick for a
+# smoke run.
+BENCH_FLAGS ?=
+bench: bench-deps build
+	./tests/bench/run_bench.py --build $(BUILD_DIR) $(BENCH_FLAGS)
+
+# The peers only the benchmark compares against (containerd, Debian's conmon).
+bench-deps:
+	./contrib/install-deps.sh --bench
 
 # The pull benchmark (docs/benchmarks.md): berthd against skopeo copy.
 bench-pull: build

@@ -26,8 +26,16 @@ skopeo docker-registry apache2-utils crun
 python3-websockets criu
 "
 
+# The peers `make bench` compares Berth against, only with --bench:
+# containerd (its CRI plugin and runc v2 shim) and Debian's C conmon.
+BENCH_PACKAGES="containerd conmon"
+extra=""
+if [ "${1:-}" = "--bench" ]; then
+    extra="$BENCH_PACKAGES"
+fi
+
 missing=""
-for pkg in $BUILD_PACKAGES $RUNTIME_PACKAGES; do
+for pkg in $BUILD_PACKAGES $RUNTIME_PACKAGES $extra; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     case "$status" in
         "install ok installed") ;;

@@ -22,6 +22,9 @@
 #include "container/exit_watcher.hpp"
 #include "grpc_connection_feeder.hpp"
 #include "logging.hpp"
+#include "metrics/metrics_endpoint.hpp"
+#include "metrics/rpc_interceptor.hpp"
+#include "metrics/scrape.hpp"
 #include "server/berth_image_service.hpp"
 #include "server/image_service.hpp"
 #include "server/runtime_service.hpp"
@@ -185,6 +188,30 @@ int run_daemon(const config::LoadOptions& options) {
         state.runtimes().exits_directory(),
         [&state](const std::string& id) { state.containers().on_exit(id); });
     state.containers().restore();
+    try {
+        const auto& api = initial.api;
+        state.streaming().start({api.stream_address, static_cast<int>(api.stream_port),
+                                 api.stream_enable_tls, api.stream_tls_cert, api.stream_tls_key});
+    } catch (const std::exception& error) {
+        spdlog::critical("cannot start: {}", error.what());
+        return 1;
+    }
+    // [berth.metrics]: no port unless enabled; one that cannot be had stops
+    // the start, as the API socket does.
+    std::optional<metrics::MetricsEndpoint> metrics_endpoint;
+    if (initial.metrics.enable) {
+        try {
+            const metrics::ScrapeSources sources{&state.metrics(), &state.containers().store(),
+                                                 &state.sandboxes().store(), &state.runtimes(),
+                                                 &state.events()};
+            metrics_endpoint.emplace(initial.metrics.address, initial.metrics.port,
+                                     [sources] { return metrics::render_metrics(sources); });
+            spdlog::info("serving metrics on http://{}/metrics", metrics_endpoint->endpoint());
+        } catch (const std::exception& error) {
+            spdlog::critical("cannot start: {}", error.what());
+            return 1;
+        }
+    }
     server::CriRuntimeService runtime_service(state);
     server::CriImageService image_service(state);
     server::BerthImageService berth_image_service(state);
@@ -195,6 +222,7 @@ int run_daemon(const config::LoadOptions& options) {
     builder.RegisterService(&berth_image_service);
     builder.SetMaxReceiveMessageSize(static_cast<int>(initial.api.grpc_max_recv_msg_size));
     builder.SetMaxSendMessageSize(static_cast<int>(initial.api.grpc_max_send_msg_size));
+    builder.experimental().SetInterceptorCreators(metrics::rpc_interceptors(state.metrics().rpcs));
     std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
     if (!grpc_server) {
         spdlog::critical("cannot start: the gRPC server did not start");
@@ -220,7 +248,10 @@ int run_daemon(const config::LoadOptions& options) {
     notifier.stopping();
     feeder.stop();
     listener->close();
+    // Event streams would otherwise hold the shutdown for its whole grace.
+    state.events().close();
     grpc_server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+    state.streaming().stop();
     spdlog::info("berthd stopped");
     return 0;
 }

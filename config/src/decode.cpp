@@ -11,8 +11,12 @@ void decode_api(TableReader& berth, ApiConfig& api, Origins& origins) {
     reader.read("listen", api.listen);
     reader.read("stream_address", api.stream_address);
     reader.read("stream_port", api.stream_port);
+    reader.read("stream_enable_tls", api.stream_enable_tls);
+    reader.read("stream_tls_cert", api.stream_tls_cert);
+    reader.read("stream_tls_key", api.stream_tls_key);
     reader.read("grpc_max_send_msg_size", api.grpc_max_send_msg_size);
     reader.read("grpc_max_recv_msg_size", api.grpc_max_recv_msg_size);
+    reader.read("events_queue_size", api.events_queue_size);
     reader.reject_unknown_keys();
 }
 

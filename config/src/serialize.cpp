@@ -71,8 +71,12 @@ nlohmann::ordered_json to_json(const Config& config) {
              {"listen", api.listen},
              {"stream_address", api.stream_address},
              {"stream_port", api.stream_port},
+             {"stream_enable_tls", api.stream_enable_tls},
+             {"stream_tls_cert", api.stream_tls_cert},
+             {"stream_tls_key", api.stream_tls_key},
              {"grpc_max_send_msg_size", api.grpc_max_send_msg_size},
              {"grpc_max_recv_msg_size", api.grpc_max_recv_msg_size},
+             {"events_queue_size", api.events_queue_size},
          }},
         {"runtime",
          {

@@ -139,10 +139,15 @@ void validate_and_resolve(Config& config, const Origins& origins) {
         origins.fail("berth.api.stream_address", "must not be empty");
     }
     require_range(origins, "berth.api.stream_port", api.stream_port, 0, 65535);
+    if (api.stream_enable_tls) {
+        require_absolute(origins, "berth.api.stream_tls_cert", api.stream_tls_cert);
+        require_absolute(origins, "berth.api.stream_tls_key", api.stream_tls_key);
+    }
     require_range(origins, "berth.api.grpc_max_send_msg_size", api.grpc_max_send_msg_size, 1,
                   INT32_MAX);
     require_range(origins, "berth.api.grpc_max_recv_msg_size", api.grpc_max_recv_msg_size, 1,
                   INT32_MAX);
+    require_range(origins, "berth.api.events_queue_size", api.events_queue_size, 1, 1000000);
 
     auto& runtime = config.runtime;
     if (!runtime.conmon.empty()) {

@@ -6,13 +6,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "berth/storage/atomic_file.hpp"
+#include "container/checkpoint.hpp"
 #include "container/spec/oci_spec.hpp"
+#include "derived_file.hpp"
 #include "sandbox/ids.hpp"
 #include "sandbox/rollback.hpp"
 #include "status_error.hpp"
@@ -48,12 +51,54 @@ int stop_signal_number(const std::string& text) {
     return SIGTERM;
 }
 
+// unified["pids.max"] as the OCI pids limit: "max" is -1 (no limit).
+std::int64_t pids_limit(const std::string& text) {
+    if (text == "max")
+        return -1;
+    std::int64_t limit = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    if (error != std::errc() || end != text.data() + text.size() || limit <= 0) {
+        throw invalid_argument("unified[\"pids.max\"] \"" + text +
+                               "\" must be \"max\" or a positive number of tasks");
+    }
+    return limit;
+}
+
 }  // namespace
 
 ContainerManager::ContainerManager(ConfigHolder& config, const sandbox::SandboxStore& sandboxes,
                                    storage::ImageStorage& images, const RuntimeSet& runtimes,
-                                   ContainerStore& store)
-    : config_(config), sandboxes_(sandboxes), images_(images), runtimes_(runtimes), store_(store) {}
+                                   ContainerStore& store, events::EventBus* events)
+    : config_(config),
+      sandboxes_(sandboxes),
+      images_(images),
+      runtimes_(runtimes),
+      store_(store),
+      events_(events) {}
+
+void ContainerManager::publish(events::ContainerEventType type, const std::string& id,
+                               const std::string& sandbox_id) {
+    if (events_ == nullptr)
+        return;
+    try {
+        auto event = std::make_shared<events::ContainerEvent>();
+        event->type = type;
+        event->container_id = id;
+        event->sandbox_id = sandbox_id;
+        event->created_at = now_ns();
+        event->sandbox = sandboxes_.get(sandbox_id);
+        for (auto& record : store_.list()) {
+            if (record->sandbox_id == sandbox_id && record->state != ContainerState::Creating)
+                event->containers.push_back(std::move(record));
+        }
+        events_->publish(std::move(event));
+    } catch (const std::exception& error) {
+        // An event is a notification: losing one must not fail the operation
+        // that already happened.
+        spdlog::warn("container {}: publishing its {} event: {}", id, events::to_string(type),
+                     error.what());
+    }
+}
 
 template <typename Body>
 void ContainerManager::with_container_locked(const std::string& id, Body&& body) {
@@ -160,7 +205,7 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     } catch (const SpecError& error) {
         throw invalid_argument(error.what());
     }
-    storage::write_file_atomically(record.bundle + "/config.json", spec.dump(2), 0600);
+    write_derived_file(record.bundle + "/config.json", spec.dump(2), 0600);
     fs::create_directories(fs::path(record.log_path).parent_path());
 
     oci::CreateOptions options;
@@ -176,7 +221,14 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     record.pid = runtime.create(options);
 
     record.state = ContainerState::Created;
-    store_.put(record);
+    {
+        // Under the container's lock, so that a StartContainer racing in with
+        // the new id cannot publish its event before this one.
+        const auto lock = store_.operation_lock(record.id);
+        std::lock_guard guard(*lock);
+        store_.put(record);
+        publish(events::ContainerEventType::Created, record.id, record.sandbox_id);
+    }
     rollback.commit();
     spdlog::info("created container {} ({}) in pod {}", record.id, record.name, sandbox->id);
     return record.id;
@@ -206,11 +258,13 @@ void ContainerManager::start(const std::string& id_or_prefix) {
             record.reason = "ContainerCannotRun";
             record.message = error.what();
             store_.put(record);
+            publish(events::ContainerEventType::Stopped, id, record.sandbox_id);
             throw;
         }
         record.state = ContainerState::Running;
         record.started_at = now_ns();
         store_.put(record);
+        publish(events::ContainerEventType::Started, id, record.sandbox_id);
     });
     // An exit that arrived meanwhile waited for the lock in on_exit and is
     // recorded now.
@@ -267,6 +321,7 @@ void ContainerManager::remove(const std::string& id_or_prefix) {
         std::lock_guard exits(exits_mutex_);
         exits_seen_.erase(id);
     }
+    publish(events::ContainerEventType::Deleted, id, record->sandbox_id);
     spdlog::info("removed container {}", id);
 }
 
@@ -353,14 +408,50 @@ void ContainerManager::update_resources(const std::string& id_or_prefix,
             linux["hugepageLimits"].push_back(
                 {{"pageSize", hugepage.page_size()}, {"limit", hugepage.limit()}});
         }
-        if (!resources.unified().empty()) {
-            for (const auto& [key, value] : resources.unified())
-                linux["unified"][key] = value;
+        for (const auto& [key, value] : resources.unified()) {
+            // pids.max has an OCI field of its own, which runc applies on
+            // cgroup v1 as well (it refuses every "unified" key there).
+            if (key == "pids.max") {
+                linux["pids"]["limit"] = pids_limit(value);
+                continue;
+            }
+            linux["unified"][key] = value;
         }
         runtimes_.get(record.runtime_handler).update_resources(id, linux);
         *record.config.mutable_linux()->mutable_resources() = resources;
         store_.put(record);
     });
+}
+
+void ContainerManager::checkpoint(const std::string& id_or_prefix, const std::string& location,
+                                  std::int64_t timeout_seconds) {
+    if (location.empty())
+        throw invalid_argument("no archive path given (location)");
+    if (location.front() != '/')
+        throw invalid_argument("location \"" + location + "\" must be an absolute path");
+    const std::string id = store_.resolve(id_or_prefix);
+    // Under the container's lock: a stop waits until the checkpoint is
+    // written rather than pulling the processes from under CRIU.
+    with_container_locked(id, [&] {
+        const auto record = store_.get(id);
+        if (record->state != ContainerState::Running) {
+            throw failed_precondition("container " + id + " is " + to_string(record->state) +
+                                      ", not running: only a running container can be "
+                                      "checkpointed");
+        }
+        CheckpointInputs inputs;
+        inputs.record = record.get();
+        inputs.runtime = &runtimes_.get(record->runtime_handler);
+        inputs.archive = location;
+        const auto rootfs = images_.rootfs(id);
+        if (rootfs)
+            inputs.upper_dir = rootfs->upper.string();
+        // CRI: 0 means the runtime's default.
+        if (timeout_seconds > 0)
+            inputs.timeout = std::chrono::seconds(timeout_seconds);
+        checkpoint_container(inputs);
+    });
+    spdlog::info("checkpointed container {} to {}", id, location);
 }
 
 bool ContainerManager::record_exit_locked(const std::string& id) {
@@ -390,6 +481,7 @@ bool ContainerManager::record_exit_locked(const std::string& id) {
         record.reason = code == 0 ? "Completed" : "Error";
     }
     store_.put(record);
+    publish(events::ContainerEventType::Stopped, id, record.sandbox_id);
     spdlog::info("container {} exited with {} ({})", id, code, record.reason);
     return true;
 }
@@ -402,6 +494,7 @@ void ContainerManager::mark_lost_locked(const std::string& id, const std::string
     record.reason = "Error";
     record.message = why;
     store_.put(record);
+    publish(events::ContainerEventType::Stopped, id, record.sandbox_id);
     spdlog::warn("container {}: {}", id, why);
 }
 

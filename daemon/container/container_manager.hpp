@@ -15,15 +15,18 @@
 #include "config_holder.hpp"
 #include "container/container.hpp"
 #include "container/runtime_set.hpp"
+#include "events/event_bus.hpp"
 #include "sandbox/sandbox_store.hpp"
 
 namespace berth::daemon::container {
 
 class ContainerManager {
 public:
+    // Every change of a container's state is published on `events` (when
+    // given) for GetContainerEvents.
     ContainerManager(ConfigHolder& config, const sandbox::SandboxStore& sandboxes,
                      storage::ImageStorage& images, const RuntimeSet& runtimes,
-                     ContainerStore& store);
+                     ContainerStore& store, events::EventBus* events = nullptr);
 
     // Returns the new container's id. Throws StatusError (and runtime or
     // storage errors, which rpc_status maps).
@@ -41,8 +44,21 @@ public:
     oci::ExecSyncResult exec_sync(const std::string& id_or_prefix,
                                   const std::vector<std::string>& command,
                                   std::int64_t timeout_seconds);
+    // The streaming server's Exec and Attach, when the client connects: the
+    // container must (still) be running. Throw StatusError or RuntimeError.
+    std::unique_ptr<oci::ProcessIo> open_exec(const std::string& id,
+                                              const oci::ExecOptions& options);
+    std::unique_ptr<oci::ProcessIo> open_attach(const std::string& id, bool stdin, bool tty);
+    // The Exec and Attach RPCs: the id of a running container, else
+    // NOT_FOUND or FAILED_PRECONDITION.
+    std::string running_container(const std::string& id_or_prefix) const;
+
     void update_resources(const std::string& id_or_prefix,
                           const runtime::v1::LinuxContainerResources& resources);
+    // CheckpointContainer: writes a checkpoint archive of the running
+    // container to `location`; the container keeps running.
+    void checkpoint(const std::string& id_or_prefix, const std::string& location,
+                    std::int64_t timeout_seconds);
 
     // An exit file appeared (ExitWatcher thread).
     void on_exit(const std::string& id);
@@ -73,12 +89,18 @@ private:
     std::string log_path_for(const runtime::v1::ContainerConfig& config,
                              const runtime::v1::PodSandboxConfig& pod) const;
     bool wait_for_exit_file(const std::string& id, std::chrono::milliseconds timeout);
+    // Publishes the change with snapshots of the pod and its containers as
+    // they are now. Called under the container's operation lock, which is
+    // what keeps one container's events in order.
+    void publish(events::ContainerEventType type, const std::string& id,
+                 const std::string& sandbox_id);
 
     ConfigHolder& config_;
     const sandbox::SandboxStore& sandboxes_;
     storage::ImageStorage& images_;
     const RuntimeSet& runtimes_;
     ContainerStore& store_;
+    events::EventBus* events_;
 
     // Exit files seen by the watcher, so that a stop waiting for one wakes at
     // once instead of polling.

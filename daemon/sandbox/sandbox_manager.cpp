@@ -6,10 +6,12 @@
 #include <spdlog/spdlog.h>
 
 #include "berth/storage/atomic_file.hpp"
+#include "derived_file.hpp"
 #include "sandbox/ids.hpp"
 #include "sandbox/pod_cgroup.hpp"
 #include "sandbox/pod_files.hpp"
 #include "sandbox/pod_init_process.hpp"
+#include "sandbox/pod_resources.hpp"
 #include "sandbox/rollback.hpp"
 #include "sandbox/sandbox_namespaces.hpp"
 #include "sandbox/sandbox_network.hpp"
@@ -139,11 +141,11 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
 
     const std::string dir = store_.directory_of(record.id);
     record.resolv_conf_path = dir + "/resolv.conf";
-    storage::write_file_atomically(
+    write_derived_file(
         record.resolv_conf_path,
         resolv_conf_content(config.has_dns_config() ? &config.dns_config() : nullptr), 0644);
     record.hostname_path = dir + "/hostname";
-    storage::write_file_atomically(record.hostname_path, hostname + "\n", 0644);
+    write_derived_file(record.hostname_path, hostname + "\n", 0644);
     apply_sysctls(record);
     if (!parent_path.empty()) {
         enter_pod_cgroup(parent_path, record.id, 0);
@@ -179,7 +181,7 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
         record.additional_ips = attachment.additional_ips;
     }
     record.hosts_path = dir + "/hosts";
-    storage::write_file_atomically(record.hosts_path, hosts_content(hostname, record.ip), 0644);
+    write_derived_file(record.hosts_path, hosts_content(hostname, record.ip), 0644);
 
     record.state = SandboxState::Ready;
     store_.put(record);
@@ -237,6 +239,32 @@ void SandboxManager::with_sandbox_locked(const std::string& id_or_prefix, Body&&
     if (store_.get(id)) {
         body(id);
     }
+}
+
+void SandboxManager::update_resources(const std::string& id_or_prefix,
+                                      const runtime::v1::LinuxContainerResources& overhead,
+                                      const runtime::v1::LinuxContainerResources& resources) {
+    const std::string id = store_.resolve(id_or_prefix);
+    const auto total = pod_level_resources(overhead, resources);
+    const auto lock = store_.operation_lock(id);
+    if (!lock)
+        throw not_found("pod sandbox \"" + id_or_prefix + "\" not found");
+    std::lock_guard guard(*lock);
+    const auto current = store_.get(id);
+    if (!current || current->state == SandboxState::Creating)
+        throw not_found("pod sandbox \"" + id_or_prefix + "\" not found");
+    const auto written = apply_pod_resources(current->cgroup_path, total, cgroup_hierarchies());
+    Sandbox record = *current;
+    // The request is the whole new state: what it leaves out is gone.
+    auto* linux = record.config.mutable_linux();
+    linux->clear_overhead();
+    linux->clear_resources();
+    if (overhead.ByteSizeLong() != 0)
+        *linux->mutable_overhead() = overhead;
+    if (resources.ByteSizeLong() != 0)
+        *linux->mutable_resources() = resources;
+    store_.put(record);
+    spdlog::info("pod {}: resources updated ({} cgroup files written)", id, written.size());
 }
 
 void SandboxManager::stop(const std::string& id_or_prefix) {

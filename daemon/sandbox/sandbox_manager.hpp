@@ -25,6 +25,12 @@ public:
     void stop(const std::string& id_or_prefix);
     // Idempotent: an unknown id is fine.
     void remove(const std::string& id_or_prefix);
+    // UpdatePodSandboxResources: applies the pod-level limits (resources
+    // plus overhead) to the pod's cgroup and records both in its config.
+    // An unknown pod is NOT_FOUND, bad values INVALID_ARGUMENT.
+    void update_resources(const std::string& id_or_prefix,
+                          const runtime::v1::LinuxContainerResources& overhead,
+                          const runtime::v1::LinuxContainerResources& resources);
 
     // Loads every record at start: half-created sandboxes are cleaned up,
     // ready ones whose namespaces did not survive (a reboot) become NotReady.

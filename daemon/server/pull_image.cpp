@@ -1,5 +1,7 @@
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "berth/storage/registry_client.hpp"
 #include "server/image_service.hpp"
 #include "status_error.hpp"
@@ -8,7 +10,8 @@ namespace berth::daemon::server {
 
 grpc::Status CriImageService::PullImage(grpc::ServerContext*, const v1::PullImageRequest* request,
                                         v1::PullImageResponse* response) {
-    return rpc_status("PullImage", [&] {
+    const auto began = std::chrono::steady_clock::now();
+    const auto status = rpc_status("PullImage", [&] {
         const std::string& image = request->image().image();
         if (image.empty()) {
             throw invalid_argument("no image given");
@@ -29,6 +32,9 @@ grpc::Status CriImageService::PullImage(grpc::ServerContext*, const v1::PullImag
         const auto record = state_.images().pull(image, credentials, config->image);
         response->set_image_ref(record.id);
     });
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+    state_.metrics().pulls.record(status.ok(), took.count());
+    return status;
 }
 
 }  // namespace berth::daemon::server

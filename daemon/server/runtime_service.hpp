@@ -1,6 +1,5 @@
 // The CRI RuntimeService. Each RPC lives in its own file named after it
-// (version.cpp, status.cpp, ...); RPCs not built yet are defined in
-// runtime_not_implemented.cpp and answer UNIMPLEMENTED.
+// (version.cpp, status.cpp, exec.cpp, ...).
 #pragma once
 
 #include "berth/cri_api.hpp"

@@ -11,8 +11,13 @@
 #include "config_holder.hpp"
 #include "container/container_manager.hpp"
 #include "container/runtime_set.hpp"
+#include "events/event_bus.hpp"
+#include "metrics/registry.hpp"
 #include "sandbox/sandbox_manager.hpp"
 #include "sandbox/sandbox_store.hpp"
+#include "stats/stats_collector.hpp"
+#include "streaming/container_stream_backend.hpp"
+#include "streaming/streaming_server.hpp"
 
 namespace berth::daemon::server {
 
@@ -27,14 +32,25 @@ public:
           sandboxes_(config.current(), handlers_, sandbox_store_),
           runtimes_(*config.current(), std::move(conmon)),
           container_store_(config.current()->root + "/containers"),
-          containers_(config, sandbox_store_, images_, runtimes_, container_store_) {}
+          events_(static_cast<std::size_t>(config.current()->api.events_queue_size)),
+          containers_(config, sandbox_store_, images_, runtimes_, container_store_, &events_),
+          stream_backend_(containers_, sandbox_store_),
+          streaming_(stream_backend_),
+          stats_(container_store_, sandbox_store_, images_) {}
 
     ConfigHolder& config() { return config_; }
     const oci::RuntimeHandlers& handlers() const { return handlers_; }
     sandbox::SandboxManager& sandboxes() { return sandboxes_; }
     storage::ImageStorage& images() { return images_; }
     container::ContainerManager& containers() { return containers_; }
+    stats::StatsCollector& stats() { return stats_; }
     const container::RuntimeSet& runtimes() const { return runtimes_; }
+    // GetContainerEvents subscribes here; ContainerManager publishes.
+    events::EventBus& events() { return events_; }
+    metrics::Registry& metrics() { return metrics_; }
+    // Started by berthd before it serves; the Exec, Attach and PortForward
+    // RPCs hand out its URLs.
+    streaming::StreamingServer& streaming() { return streaming_; }
 
     void set_pod_cidr(std::string cidr) {
         std::lock_guard lock(mutex_);
@@ -53,7 +69,12 @@ private:
     sandbox::SandboxManager sandboxes_;
     container::RuntimeSet runtimes_;
     container::ContainerStore container_store_;
+    events::EventBus events_;  // before containers_, which publishes on it
     container::ContainerManager containers_;
+    streaming::ContainerStreamBackend stream_backend_;
+    streaming::StreamingServer streaming_;
+    stats::StatsCollector stats_;  // samples kept between stats calls
+    metrics::Registry metrics_;
     mutable std::mutex mutex_;
     std::string pod_cidr_;  // from kubelet's UpdateRuntimeConfig
 };

@@ -62,6 +62,8 @@ grpc::Status CriRuntimeService::Status(grpc::ServerContext*, const v1::StatusReq
             (*response->mutable_info())["cniNetwork"] =
                 nlohmann::json{{"name", network.network_name}, {"file", network.file}}.dump();
         }
+        if (state_.streaming().running())
+            (*response->mutable_info())["streamingURL"] = state_.streaming().base_url();
         const auto cidr = state_.pod_cidr();
         if (!cidr.empty()) {
             (*response->mutable_info())["podCIDR"] = cidr;

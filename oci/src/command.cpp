@@ -86,13 +86,20 @@ std::string join_command(const std::vector<std::string>& argv) {
     return text;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                          const CommandOptions& options) {
-    Pipe out, err;
+pid_t spawn_process(const std::vector<std::string>& argv, const SpawnStdio& stdio) {
     SpawnSetup setup;
-    posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&setup.actions, out.write, 1);
-    posix_spawn_file_actions_adddup2(&setup.actions, err.write, 2);
+    if (stdio.in >= 0) {
+        posix_spawn_file_actions_adddup2(&setup.actions, stdio.in, 0);
+    } else {
+        posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+    }
+    for (const auto& [fd, target] : {std::pair{stdio.out, 1}, {stdio.err, 2}}) {
+        if (fd >= 0) {
+            posix_spawn_file_actions_adddup2(&setup.actions, fd, target);
+        } else {
+            posix_spawn_file_actions_addopen(&setup.actions, target, "/dev/null", O_WRONLY, 0);
+        }
+    }
     posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
     // berthd blocks its signals in every thread and ignores SIGPIPE; the
     // runtime must start with neither.
@@ -101,7 +108,11 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     sigfillset(&defaults);
     posix_spawnattr_setsigmask(&setup.attributes, &empty);
     posix_spawnattr_setsigdefault(&setup.attributes, &defaults);
-    posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (stdio.new_session) {
+        flags |= POSIX_SPAWN_SETSID;
+    }
+    posix_spawnattr_setflags(&setup.attributes, flags);
 
     std::vector<char*> args;
     for (const auto& arg : argv)
@@ -114,6 +125,22 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     if (spawned != 0) {
         throw std::system_error(spawned, std::generic_category(), "starting " + argv[0]);
     }
+    return pid;
+}
+
+int wait_for_exit(pid_t pid) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    return wait_status_to_code(status);
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          const CommandOptions& options) {
+    Pipe out, err;
+    const pid_t pid = spawn_process(argv, {-1, out.write, err.write});
     out.close_write();
     err.close_write();
 
@@ -158,10 +185,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
             }
         }
     }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.exit_code = wait_status_to_code(status);
+    result.exit_code = wait_for_exit(pid);
     return result;
 }
 

@@ -3,6 +3,8 @@
 // picture (no copy-on-write fork of a large process).
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <string>
@@ -32,6 +34,22 @@ struct CommandOptions {
 // (SIGKILL) and reaped. Throws std::system_error when it cannot be started.
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                           const CommandOptions& options = {});
+
+// The standard fds of a spawned child: -1 gives it /dev/null there.
+struct SpawnStdio {
+    int in = -1;
+    int out = -1;
+    int err = -1;
+    bool new_session = false;  // setsid(): no controlling terminal of berthd's
+};
+
+// Starts `argv` (an absolute path first) with those fds as 0, 1 and 2 and no
+// others, an empty signal mask and default dispositions. Throws
+// std::system_error when it cannot be started. The caller reaps it.
+pid_t spawn_process(const std::vector<std::string>& argv, const SpawnStdio& stdio);
+
+// Reaps `pid`: its exit code, 128+signal when a signal ended it.
+int wait_for_exit(pid_t pid);
 
 // berthd's environment without what systemd gave berthd itself:
 // NOTIFY_SOCKET (runc would otherwise wait for the container to send

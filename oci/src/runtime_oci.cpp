@@ -12,9 +12,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include "attach_session.hpp"
 #include "berth/config/helper_binary.hpp"
 #include "command.hpp"
+#include "exec_process_spec.hpp"
+#include "exec_session.hpp"
 
 namespace berth::oci {
 namespace fs = std::filesystem;
@@ -66,6 +70,46 @@ bool wait_exit(int pidfd, std::chrono::milliseconds timeout) {
 
 int pidfd_open(pid_t pid) {
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// SIGKILL through the pidfd, which cannot hit a process that reused the pid.
+void pidfd_send_signal_or_kill(int pidfd, pid_t pid) {
+    if (::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) != 0 && errno == ENOSYS)
+        ::kill(pid, SIGKILL);
+}
+
+// The container's process from the pid files in the monitor's directory
+// (runtime create's --pid-file, berth-conmon's own), opened as a pidfd, or
+// -1 when they cannot vouch for it. It must still be the monitor's child:
+// berth-conmon is the subreaper of what the runtime starts, so a pid reused
+// after the container ended has another parent.
+int open_container_process(const std::string& monitor_dir, pid_t* pid) {
+    pid_t container = 0;
+    pid_t monitor = 0;
+    std::ifstream container_file(monitor_dir + "/container.pid");
+    std::ifstream monitor_file(monitor_dir + "/conmon.pid");
+    if (!(container_file >> container) || !(monitor_file >> monitor) || container <= 0 ||
+        monitor <= 0)
+        return -1;
+    Fd process(pidfd_open(container));
+    if (process.fd < 0)
+        return -1;
+    // /proc/PID/stat: "PID (COMM) STATE PPID ...", COMM may hold anything.
+    std::ifstream stat_file("/proc/" + std::to_string(container) + "/stat");
+    std::string stat;
+    std::getline(stat_file, stat);
+    const auto after_comm = stat.rfind(')');
+    if (after_comm == std::string::npos)
+        return -1;
+    std::istringstream fields(stat.substr(after_comm + 1));
+    std::string state;
+    pid_t parent = 0;
+    if (!(fields >> state >> parent) || parent != monitor)
+        return -1;
+    *pid = container;
+    const int fd = process.fd;
+    process.fd = -1;
+    return fd;
 }
 
 // The first line the monitor writes on the sync pipe, at most `timeout`
@@ -164,6 +208,12 @@ int RuntimeOCI::create(const CreateOptions& options) {
     const MonitorPaths paths = monitor_paths(options.id);
     const std::string dir = monitor_directory(options.id);
     fs::create_directories(dir);
+    // Exec and ExecSync read the bundle from here instead of asking the
+    // runtime (`runc state` costs a process per exec).
+    {
+        std::ofstream bundle_file(dir + "/bundle", std::ios::trunc);
+        bundle_file << options.bundle;
+    }
     fs::create_directories(exits_directory());
     fs::create_directories(options_.handler.runtime_root);
     // A leftover exit file from a removed container of the same id would be
@@ -289,14 +339,22 @@ void RuntimeOCI::signal(const std::string& id, int signal_number) {
 }
 
 void RuntimeOCI::stop(const std::string& id, int signal_number, std::chrono::seconds timeout) {
-    const ContainerState current = state(id);
-    if (current.status == RuntimeStatus::Stopped || current.status == RuntimeStatus::Unknown ||
-        current.pid <= 0) {
-        return;
+    // The monitor's pid files spare a `runtime state` on every stop (a
+    // process of its own, 6-15 ms with runc: docs/benchmarks.md); the runtime
+    // is asked only when they cannot vouch for the process.
+    pid_t pid = 0;
+    Fd process(open_container_process(monitor_directory(id), &pid));
+    if (process.fd < 0) {
+        const ContainerState current = state(id);
+        if (current.status == RuntimeStatus::Stopped || current.status == RuntimeStatus::Unknown ||
+            current.pid <= 0) {
+            return;
+        }
+        pid = current.pid;
+        process.reset(pidfd_open(pid));
+        if (process.fd < 0)
+            return;  // already gone
     }
-    Fd process(pidfd_open(current.pid));
-    if (process.fd < 0)
-        return;  // already gone
     if (timeout.count() > 0) {
         try {
             signal(id, signal_number);
@@ -309,7 +367,7 @@ void RuntimeOCI::stop(const std::string& id, int signal_number, std::chrono::sec
     try {
         signal(id, SIGKILL);
     } catch (const RuntimeError&) {
-        ::kill(current.pid, SIGKILL);
+        pidfd_send_signal_or_kill(process.fd, pid);
     }
     if (!wait_exit(process.fd, std::chrono::seconds(30))) {
         throw RuntimeError(RuntimeErrorKind::DeadlineExceeded,
@@ -401,59 +459,46 @@ bool RuntimeOCI::monitor_alive(const std::string& id) {
     return std::getline(comm, name) && name == "berth-conmon";
 }
 
-ExecSyncResult RuntimeOCI::exec_sync(const std::string& id, const std::vector<std::string>& command,
-                                     std::chrono::seconds timeout) {
-    // The command runs as the container's own process does (user, env, cwd,
-    // capabilities, seccomp, ...): its process spec with other arguments.
-    nlohmann::json process;
+std::string RuntimeOCI::running_bundle(const std::string& id) const {
+    // berthd checks that the container runs before it asks; the runtime's
+    // own state is the fallback for containers created before the file was
+    // kept (and tells a stopped container apart).
+    {
+        std::ifstream bundle_file(monitor_directory(id) + "/bundle");
+        std::string bundle;
+        if (std::getline(bundle_file, bundle) && !bundle.empty() &&
+            fs::exists(bundle + "/config.json"))
+            return bundle;
+    }
     try {
         const auto state =
             nlohmann::json::parse(run({"state", id}, RuntimeErrorKind::FailedPrecondition));
-        std::ifstream spec_file(state.at("bundle").get<std::string>() + "/config.json");
-        process = nlohmann::json::parse(spec_file).at("process");
+        if (state.value("status", "") != "running") {
+            throw RuntimeError(
+                RuntimeErrorKind::FailedPrecondition,
+                "container " + id + " is not running (" + state.value("status", "unknown") + ")");
+        }
+        return state.at("bundle").get<std::string>();
     } catch (const RuntimeError&) {
         throw;
     } catch (const std::exception& error) {
         throw RuntimeError(RuntimeErrorKind::Internal,
-                           "reading the process spec of " + id + ": " + error.what());
+                           "reading the state of " + id + ": " + error.what());
     }
-    process["args"] = command;
-    process["terminal"] = false;
-    process.erase("consoleSize");
+}
 
-    char suffix[] = "XXXXXX";
-    std::string base = monitor_directory(id) + "/exec-" + suffix;
-    const int fd = ::mkstemp(base.data());
-    if (fd < 0) {
-        throw RuntimeError(RuntimeErrorKind::Internal,
-                           "exec spec for " + id + ": " + std::strerror(errno));
-    }
-    ::close(fd);
-    const std::string spec_path = base;
-    const std::string pid_path = base + ".pid";
-    struct Cleanup {
-        std::string a, b;
-        ~Cleanup() {
-            std::error_code ignored;
-            fs::remove(a, ignored);
-            fs::remove(b, ignored);
-        }
-    } cleanup{spec_path, pid_path};
-    {
-        std::ofstream out(spec_path, std::ios::trunc);
-        out << process.dump();
-        if (!out)
-            throw RuntimeError(RuntimeErrorKind::Internal, "writing " + spec_path);
-    }
+ExecSyncResult RuntimeOCI::exec_sync(const std::string& id, const std::vector<std::string>& command,
+                                     std::chrono::seconds timeout) {
+    const ExecProcessSpec spec(running_bundle(id), monitor_directory(id), command, false);
+    const std::string& spec_path = spec.spec_path();
+    const std::string& pid_path = spec.pid_path();
 
     CommandOptions options;
     options.max_output = kExecOutputLimit;
     // runc exec does not kill what it started when it is killed itself: the
     // process inside the container is ended first.
-    options.on_timeout = [&pid_path] {
-        std::ifstream in(pid_path);
-        pid_t pid = 0;
-        if (in >> pid && pid > 0)
+    options.on_timeout = [&spec] {
+        if (const pid_t pid = spec.command_pid(); pid > 0)
             ::kill(pid, SIGKILL);
     };
     // A timeout of 0 means none in the CRI; a day stands in for "none".
@@ -482,6 +527,18 @@ ExecSyncResult RuntimeOCI::exec_sync(const std::string& id, const std::vector<st
         }
     }
     return output;
+}
+
+std::unique_ptr<ProcessIo> RuntimeOCI::exec(const std::string& id, const ExecOptions& options) {
+    auto spec = std::make_unique<ExecProcessSpec>(running_bundle(id), monitor_directory(id),
+                                                  options.command, options.tty);
+    auto argv = runtime_command(
+        {"exec", "--process", spec->spec_path(), "--pid-file", spec->pid_path(), id});
+    return std::make_unique<ExecSession>(argv, options, std::move(spec));
+}
+
+std::unique_ptr<ProcessIo> RuntimeOCI::attach(const std::string& id, const AttachOptions& options) {
+    return std::make_unique<AttachSession>(monitor_paths(id), options);
 }
 
 nlohmann::json RuntimeOCI::stats(const std::string&) {

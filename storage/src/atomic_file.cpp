@@ -40,8 +40,12 @@ private:
 
 void write_file_atomically(const std::string& path, const std::string& content, int mode) {
     const std::filesystem::path target(path);
-    const std::string temporary =
-        (target.parent_path() / ("." + target.filename().string() + ".tmp")).string();
+    // Built in steps: GCC 12 at -O3 warns (-Wrestrict, falsely) about the
+    // one-expression form.
+    std::string name = ".";
+    name += target.filename().string();
+    name += ".tmp";
+    const std::string temporary = (target.parent_path() / name).string();
     Fd fd(open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (fd.get() < 0) {
         fail("create " + temporary);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -16,6 +17,9 @@
 
 namespace berth::storage {
 namespace {
+
+// Every blob byte received, for berth_image_pull_bytes_total.
+std::atomic<std::uint64_t> blob_bytes_total{0};
 
 bool is_loopback(const std::string& host) {
     const auto colon = host.rfind(':');
@@ -364,6 +368,10 @@ FetchedManifest RegistryClient::fetch_manifest(const std::string& reference,
     return manifest;
 }
 
+std::uint64_t blob_bytes_received() {
+    return blob_bytes_total.load(std::memory_order_relaxed);
+}
+
 void RegistryClient::stream_blob(const std::string& digest, std::int64_t size,
                                  const std::function<bool(const char*, std::size_t)>& consume) {
     const std::string shown = repository_ + "@" + digest;
@@ -371,6 +379,7 @@ void RegistryClient::stream_blob(const std::string& digest, std::int64_t size,
     std::uint64_t received = 0;
     auto sink = [&](const char* data, std::size_t length) {
         received += length;
+        blob_bytes_total.fetch_add(length, std::memory_order_relaxed);
         // More bytes than the manifest promised: stop at once rather than
         // fill the disk with whatever the registry is sending.
         if (size >= 0 && received > static_cast<std::uint64_t>(size))

@@ -85,7 +85,7 @@ TEST(Berthd, ServesVersionAndStatus) {
         grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST(Berthd, EveryUnbuiltRpcAnswersUnimplementedWithItsName) {
+TEST(Berthd, EveryRpcIsBuiltAndNamesItselfInItsErrors) {
     BerthdInstance berthd;
     ASSERT_TRUE(berthd.start()) << berthd.log();
     auto rt = berthd.runtime();
@@ -126,10 +126,6 @@ TEST(Berthd, EveryUnbuiltRpcAnswersUnimplementedWithItsName) {
         {"StreamPodSandboxStats",
          s(&RS::StreamPodSandboxStats, r, v1::StreamPodSandboxStatsRequest{},
            v1::StreamPodSandboxStatsResponse{})},
-        {"CheckpointContainer", u(&RS::CheckpointContainer, r, v1::CheckpointContainerRequest{},
-                                  v1::CheckpointContainerResponse{})},
-        {"GetContainerEvents",
-         s(&RS::GetContainerEvents, r, v1::GetEventsRequest{}, v1::ContainerEventResponse{})},
         {"ListMetricDescriptors",
          u(&RS::ListMetricDescriptors, r, v1::ListMetricDescriptorsRequest{},
            v1::ListMetricDescriptorsResponse{})},
@@ -139,19 +135,19 @@ TEST(Berthd, EveryUnbuiltRpcAnswersUnimplementedWithItsName) {
         {"StreamPodSandboxMetrics",
          s(&RS::StreamPodSandboxMetrics, r, v1::StreamPodSandboxMetricsRequest{},
            v1::StreamPodSandboxMetricsResponse{})},
-        {"UpdatePodSandboxResources",
-         u(&RS::UpdatePodSandboxResources, r, v1::UpdatePodSandboxResourcesRequest{},
-           v1::UpdatePodSandboxResourcesResponse{})},
     };
-    // 41 RPCs: the 4 runtime-level ones are tested above, the 6 pod sandbox
-    // ones in sandbox_test, the 6 image ones in image_test, the 9 container
-    // ones in container_test, ExecSync there too, the other 15 here.
-    ASSERT_EQ(calls.size(), 15u);
+    // All 41 RPCs are built (their behaviour is tested in sandbox_test,
+    // image_test, container_test, streaming_test, stats_test, events_test and
+    // resources_test). Here: none of these answers UNIMPLEMENTED to an empty
+    // request any more, and a refusal names the RPC.
+    ASSERT_EQ(calls.size(), 12u);
     for (const auto& [name, call] : calls) {
         const grpc::Status status = call();
-        EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << name;
-        EXPECT_NE(status.error_message().find(name), std::string::npos)
-            << name << ": " << status.error_message();
+        EXPECT_NE(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << name;
+        if (!status.ok()) {
+            EXPECT_NE(status.error_message().find(name), std::string::npos)
+                << name << ": " << status.error_message();
+        }
     }
     // The daemon is still healthy afterwards.
     version(*rt);

@@ -23,11 +23,16 @@ int main(int argc, char** argv) {
     berth::ctl::add_pod_commands(app, options);
     berth::ctl::add_image_commands(app, options);
     berth::ctl::add_container_commands(app, options);
+    berth::ctl::add_event_commands(app, options);
+    berth::ctl::add_stats_commands(app, options);
+    berth::ctl::add_stream_commands(app, options);
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
         return app.exit(error);
+    } catch (const berth::ctl::ExitWithStatus& exit) {
+        return exit.status();
     } catch (const std::exception& error) {
         std::cerr << "berthctl: " << error.what() << "\n";
         return 1;

@@ -28,8 +28,15 @@ struct ApiConfig {
     std::string listen;  // empty until resolved: then <runroot>/berth.sock
     std::string stream_address = "127.0.0.1";
     std::int64_t stream_port = 0;  // 0: an ephemeral port chosen at start
+    // https for the streaming server, with these PEM files.
+    bool stream_enable_tls = false;
+    std::string stream_tls_cert;
+    std::string stream_tls_key;
     std::int64_t grpc_max_send_msg_size = 16 * 1024 * 1024;
     std::int64_t grpc_max_recv_msg_size = 16 * 1024 * 1024;
+    // Container events that may wait for one GetContainerEvents client
+    // before it is disconnected.
+    std::int64_t events_queue_size = 1000;
 };
 
 struct RuntimeConfig {

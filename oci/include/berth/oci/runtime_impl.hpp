@@ -7,11 +7,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "berth/oci/process_io.hpp"
 
 namespace berth::oci {
 
@@ -78,6 +81,22 @@ public:
     virtual ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                                      std::chrono::seconds timeout) = 0;
     virtual nlohmann::json stats(const std::string& id) = 0;
+
+    // CheckpointContainer: dumps the running container's processes with
+    // CRIU into `image_dir`; the dump's log (dump.log) goes beside it. With
+    // `leave_running` the processes go on afterwards. Throws RuntimeError:
+    // FailedPrecondition naming the reason when CRIU cannot work on this
+    // host, Internal with CRIU's first error when the dump fails.
+    virtual void checkpoint(const std::string& id, const std::string& image_dir, bool leave_running,
+                            std::chrono::seconds timeout) = 0;
+
+    // The streaming server's Exec: starts `options.command` in the running
+    // container with live stdio. Throws RuntimeError (FailedPrecondition
+    // unless running, CannotRun when the runtime refuses).
+    virtual std::unique_ptr<ProcessIo> exec(const std::string& id, const ExecOptions& options) = 0;
+    // The streaming server's Attach to the container's own process.
+    virtual std::unique_ptr<ProcessIo> attach(const std::string& id,
+                                              const AttachOptions& options) = 0;
 };
 
 }  // namespace berth::oci

@@ -38,6 +38,11 @@ public:
     ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                              std::chrono::seconds timeout) override;
     nlohmann::json stats(const std::string& id) override;
+    // In runtime_oci_checkpoint.cpp.
+    void checkpoint(const std::string& id, const std::string& image_dir, bool leave_running,
+                    std::chrono::seconds timeout) override;
+    std::unique_ptr<ProcessIo> exec(const std::string& id, const ExecOptions& options) override;
+    std::unique_ptr<ProcessIo> attach(const std::string& id, const AttachOptions& options) override;
 
     // The exits directory every container's monitor writes to.
     std::string exits_directory() const;
@@ -45,6 +50,9 @@ public:
 private:
     std::vector<std::string> runtime_command(std::initializer_list<std::string> arguments) const;
     std::string monitor_directory(const std::string& id) const;
+    // The bundle of a container berthd knows to be running: recorded at
+    // create, else from `runtime state` (FailedPrecondition unless running).
+    std::string running_bundle(const std::string& id) const;
     // Runs the runtime; throws RuntimeError(kind) with its stderr on failure.
     std::string run(std::initializer_list<std::string> arguments, RuntimeErrorKind kind,
                     std::chrono::seconds timeout = std::chrono::seconds(60)) const;

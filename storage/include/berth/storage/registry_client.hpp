@@ -49,6 +49,10 @@ struct RegistryEndpoint {
 std::vector<RegistryEndpoint> registry_endpoints(const config::ImageConfig& config,
                                                  const std::string& registry);
 
+// Blob bytes received from registries by this process so far (the
+// berth_image_pull_bytes_total metric).
+std::uint64_t blob_bytes_received();
+
 struct FetchedManifest {
     std::string media_type;  // the Content-Type the registry sent
     std::string body;

@@ -1,0 +1,164 @@
+// The CRI calls integration tests make over and over, on one berthd: a pod on
+// the host network (optionally with a cgroup parent), busybox containers
+// from the test registry, and their lifecycle. Each call fails the test
+// (EXPECT) when it fails, and returns what it got.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "berth/cri_api.hpp"
+#include "berthd_instance.hpp"
+
+namespace berth::test {
+
+class CriSession {
+public:
+    explicit CriSession(const BerthdInstance& daemon)
+        : daemon_(daemon), runtime_(daemon.runtime()), images_(daemon.image()) {}
+
+    runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
+
+    void pull(const std::string& image) {
+        runtime::v1::PullImageRequest request;
+        request.mutable_image()->set_image(image);
+        runtime::v1::PullImageResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        const auto status = images_->PullImage(context.get(), request, &response);
+        EXPECT_TRUE(status.ok()) << image << ": " << status.error_message();
+    }
+
+    // A pod on the host network; with `cgroup_parent` it gets its own
+    // cgroup below that parent.
+    std::string run_pod(const std::string& name, const std::string& cgroup_parent = "") {
+        runtime::v1::RunPodSandboxRequest request;
+        auto* config = request.mutable_config();
+        config->mutable_metadata()->set_name(name);
+        config->mutable_metadata()->set_namespace_("default");
+        config->mutable_metadata()->set_uid(name + "-uid");
+        config->set_log_directory(daemon_.dir() / ("logs/" + name));
+        config->mutable_linux()
+            ->mutable_security_context()
+            ->mutable_namespace_options()
+            ->set_network(runtime::v1::NODE);
+        if (!cgroup_parent.empty())
+            config->mutable_linux()->set_cgroup_parent(cgroup_parent);
+        pod_config_ = *config;
+        runtime::v1::RunPodSandboxResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
+        EXPECT_TRUE(status.ok()) << status.error_message();
+        return response.pod_sandbox_id();
+    }
+
+    static runtime::v1::ContainerConfig container(const std::string& name, const std::string& image,
+                                                  const std::vector<std::string>& command) {
+        runtime::v1::ContainerConfig config;
+        config.mutable_metadata()->set_name(name);
+        config.mutable_image()->set_image(image);
+        for (const auto& part : command)
+            config.add_command(part);
+        config.set_log_path(name + ".log");
+        return config;
+    }
+
+    grpc::Status create(const std::string& pod, const runtime::v1::ContainerConfig& config,
+                        std::string* id) {
+        runtime::v1::CreateContainerRequest request;
+        request.set_pod_sandbox_id(pod);
+        *request.mutable_config() = config;
+        *request.mutable_sandbox_config() = pod_config_;
+        runtime::v1::CreateContainerResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        const auto status = runtime_->CreateContainer(context.get(), request, &response);
+        *id = response.container_id();
+        return status;
+    }
+
+    grpc::Status start(const std::string& id) {
+        runtime::v1::StartContainerRequest request;
+        request.set_container_id(id);
+        runtime::v1::StartContainerResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        return runtime_->StartContainer(context.get(), request, &response);
+    }
+
+    grpc::Status stop(const std::string& id, std::int64_t timeout = 0) {
+        runtime::v1::StopContainerRequest request;
+        request.set_container_id(id);
+        request.set_timeout(timeout);
+        runtime::v1::StopContainerResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        return runtime_->StopContainer(context.get(), request, &response);
+    }
+
+    grpc::Status remove(const std::string& id) {
+        runtime::v1::RemoveContainerRequest request;
+        request.set_container_id(id);
+        runtime::v1::RemoveContainerResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        return runtime_->RemoveContainer(context.get(), request, &response);
+    }
+
+    // Creates and starts; "" (and a test failure) when either fails.
+    std::string run(const std::string& pod, const runtime::v1::ContainerConfig& config) {
+        std::string id;
+        const auto created = create(pod, config, &id);
+        EXPECT_TRUE(created.ok()) << created.error_message() << daemon_.log();
+        if (!created.ok())
+            return "";
+        const auto started = start(id);
+        EXPECT_TRUE(started.ok()) << started.error_message();
+        return started.ok() ? id : "";
+    }
+
+    runtime::v1::ContainerStatusResponse status(const std::string& id, bool verbose = false) {
+        runtime::v1::ContainerStatusRequest request;
+        request.set_container_id(id);
+        request.set_verbose(verbose);
+        runtime::v1::ContainerStatusResponse response;
+        auto context = deadline_context();
+        const auto result = runtime_->ContainerStatus(context.get(), request, &response);
+        EXPECT_TRUE(result.ok()) << result.error_message();
+        return response;
+    }
+
+    runtime::v1::PodSandboxStatusResponse pod_status(const std::string& id, bool verbose = false) {
+        runtime::v1::PodSandboxStatusRequest request;
+        request.set_pod_sandbox_id(id);
+        request.set_verbose(verbose);
+        runtime::v1::PodSandboxStatusResponse response;
+        auto context = deadline_context();
+        const auto result = runtime_->PodSandboxStatus(context.get(), request, &response);
+        EXPECT_TRUE(result.ok()) << result.error_message();
+        return response;
+    }
+
+    // Removes every pod (and so every container) through the API, so that
+    // nothing outlives the test.
+    void remove_all_pods() {
+        runtime::v1::ListPodSandboxResponse pods;
+        auto context = deadline_context(std::chrono::seconds(60));
+        if (!runtime_->ListPodSandbox(context.get(), {}, &pods).ok())
+            return;
+        for (const auto& pod : pods.items()) {
+            runtime::v1::RemovePodSandboxRequest request;
+            request.set_pod_sandbox_id(pod.id());
+            runtime::v1::RemovePodSandboxResponse response;
+            auto remove_context = deadline_context(std::chrono::seconds(60));
+            (void)runtime_->RemovePodSandbox(remove_context.get(), request, &response);
+        }
+    }
+
+private:
+    const BerthdInstance& daemon_;
+    std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
+    std::unique_ptr<runtime::v1::ImageService::Stub> images_;
+    runtime::v1::PodSandboxConfig pod_config_;
+};
+
+}  // namespace berth::test
