@@ -124,6 +124,10 @@ TEST(BerthctlContainers, LifecycleFromTheCommandLine) {
     ASSERT_EQ(run_command(berthctl(berthd, "rm -a -f")).exit_code, 0);
     EXPECT_EQ(trimmed(run_command(berthctl(berthd, "ps -a -q")).output), "");
     EXPECT_EQ(run_command(berthctl(berthd, "rmp -a -f")).exit_code, 0);
+    // --all with nothing left is a success, as with crictl; no ids is not.
+    EXPECT_EQ(run_command(berthctl(berthd, "rmp -a")).exit_code, 0);
+    EXPECT_EQ(run_command(berthctl(berthd, "rm -a")).exit_code, 0);
+    EXPECT_EQ(run_command(berthctl(berthd, "rm")).exit_code, 1);
 }
 
 }  // namespace

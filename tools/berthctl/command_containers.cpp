@@ -402,7 +402,8 @@ void add_container_commands(CLI::App& app, const ClientOptions& options) {
             for (const auto& container : list_containers(client, {}))
                 ids.push_back(container.id());
         }
-        if (ids.empty())
+        // --all with no containers is done, as with crictl.
+        if (ids.empty() && !*rm_all)
             throw CommandFailed("rm: give container ids, or --all");
         for (const auto& id : ids) {
             if (!*rm_force &&

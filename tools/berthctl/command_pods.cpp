@@ -189,7 +189,8 @@ void add_pod_commands(CLI::App& app, const ClientOptions& options) {
                 ids.push_back(pod.id());
             }
         }
-        if (ids.empty()) {
+        // --all with no pods is done, as with crictl.
+        if (ids.empty() && !*remove_all) {
             throw CommandFailed("rmp: give pod ids, or --all");
         }
         for (const auto& id : ids) {
