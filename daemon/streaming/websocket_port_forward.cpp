@@ -52,8 +52,7 @@ std::string port_prefix(std::uint16_t port) {
 }  // namespace
 
 void serve_websocket_port_forward(UpgradedConnection connection, StreamBackend& backend) {
-    stream::WebSocketConnection socket(stream::OwnedFd(connection.fd.release()),
-                                       stream::WebSocketRole::Server,
+    stream::WebSocketConnection socket(std::move(connection.fd), stream::WebSocketRole::Server,
                                        std::move(connection.initial_input));
     std::string failure;
     const auto found = connection.query.find("ports");

@@ -85,8 +85,7 @@ private:
 }  // namespace
 
 void serve_websocket_remote_command(UpgradedConnection connection, StreamBackend& backend) {
-    stream::WebSocketConnection socket(stream::OwnedFd(connection.fd.release()),
-                                       stream::WebSocketRole::Server,
+    stream::WebSocketConnection socket(std::move(connection.fd), stream::WebSocketRole::Server,
                                        std::move(connection.initial_input));
     WebSocketChannels channels(socket);
     channels.start({kStdin, kResize});

@@ -16,6 +16,7 @@
 
 #include "attach_session.hpp"
 #include "berth/config/helper_binary.hpp"
+#include "berth/oci/unique_fd.hpp"
 #include "command.hpp"
 #include "exec_process_spec.hpp"
 #include "exec_session.hpp"
@@ -23,23 +24,6 @@
 namespace berth::oci {
 namespace fs = std::filesystem;
 namespace {
-
-struct Fd {
-    int fd = -1;
-    Fd() = default;
-    explicit Fd(int value) : fd(value) {}
-    ~Fd() {
-        if (fd >= 0)
-            ::close(fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    void reset(int value = -1) {
-        if (fd >= 0)
-            ::close(fd);
-        fd = value;
-    }
-};
 
 // What ExecSync keeps of each stream: enough for any probe, bounded so that a
 // chatty command cannot exhaust berthd's memory.
@@ -91,8 +75,8 @@ int open_container_process(const std::string& monitor_dir, pid_t* pid) {
     if (!(container_file >> container) || !(monitor_file >> monitor) || container <= 0 ||
         monitor <= 0)
         return -1;
-    Fd process(pidfd_open(container));
-    if (process.fd < 0)
+    UniqueFd process(pidfd_open(container));
+    if (process.get() < 0)
         return -1;
     // /proc/PID/stat: "PID (COMM) STATE PPID ...", COMM may hold anything.
     std::ifstream stat_file("/proc/" + std::to_string(container) + "/stat");
@@ -107,9 +91,7 @@ int open_container_process(const std::string& monitor_dir, pid_t* pid) {
     if (!(fields >> state >> parent) || parent != monitor)
         return -1;
     *pid = container;
-    const int fd = process.fd;
-    process.fd = -1;
-    return fd;
+    return process.release();
 }
 
 // The first line the monitor writes on the sync pipe, at most `timeout`
@@ -225,8 +207,8 @@ int RuntimeOCI::create(const CreateOptions& options) {
         throw RuntimeError(RuntimeErrorKind::Internal,
                            std::string("sync pipe: ") + std::strerror(errno));
     }
-    Fd sync_read(sync_fds[0]);
-    Fd sync_write(sync_fds[1]);
+    UniqueFd sync_read(sync_fds[0]);
+    UniqueFd sync_write(sync_fds[1]);
 
     std::vector<std::string> argv{options_.conmon_path,
                                   "--cid",
@@ -273,7 +255,7 @@ int RuntimeOCI::create(const CreateOptions& options) {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, sync_write.fd, 3);
+    posix_spawn_file_actions_adddup2(&actions, sync_write.get(), 3);
     posix_spawn_file_actions_addclosefrom_np(&actions, 4);
     sigset_t empty, defaults;
     sigemptyset(&empty);
@@ -302,7 +284,7 @@ int RuntimeOCI::create(const CreateOptions& options) {
     while (::waitpid(monitor, &status, 0) < 0 && errno == EINTR) {
     }
 
-    const std::string line = read_sync_line(sync_read.fd, std::chrono::seconds(120));
+    const std::string line = read_sync_line(sync_read.get(), std::chrono::seconds(120));
     if (line.empty()) {
         // A monitor that said nothing in time may still be creating the
         // container: end it and everything it started (its session's
@@ -343,8 +325,8 @@ void RuntimeOCI::stop(const std::string& id, int signal_number, std::chrono::sec
     // process of its own, 6-15 ms with runc: docs/benchmarks.md); the runtime
     // is asked only when they cannot vouch for the process.
     pid_t pid = 0;
-    Fd process(open_container_process(monitor_directory(id), &pid));
-    if (process.fd < 0) {
+    UniqueFd process(open_container_process(monitor_directory(id), &pid));
+    if (process.get() < 0) {
         const ContainerState current = state(id);
         if (current.status == RuntimeStatus::Stopped || current.status == RuntimeStatus::Unknown ||
             current.pid <= 0) {
@@ -352,7 +334,7 @@ void RuntimeOCI::stop(const std::string& id, int signal_number, std::chrono::sec
         }
         pid = current.pid;
         process.reset(pidfd_open(pid));
-        if (process.fd < 0)
+        if (process.get() < 0)
             return;  // already gone
     }
     if (timeout.count() > 0) {
@@ -361,15 +343,15 @@ void RuntimeOCI::stop(const std::string& id, int signal_number, std::chrono::sec
         } catch (const RuntimeError&) {
             // It may have exited between state and kill; the wait tells.
         }
-        if (wait_exit(process.fd, timeout))
+        if (wait_exit(process.get(), timeout))
             return;
     }
     try {
         signal(id, SIGKILL);
     } catch (const RuntimeError&) {
-        pidfd_send_signal_or_kill(process.fd, pid);
+        pidfd_send_signal_or_kill(process.get(), pid);
     }
-    if (!wait_exit(process.fd, std::chrono::seconds(30))) {
+    if (!wait_exit(process.get(), std::chrono::seconds(30))) {
         throw RuntimeError(RuntimeErrorKind::DeadlineExceeded,
                            "container " + id + " did not die within 30 s of SIGKILL");
     }
@@ -434,14 +416,14 @@ void RuntimeOCI::update_resources(const std::string& id, const nlohmann::json& r
 
 void RuntimeOCI::reopen_log(const std::string& id) {
     const std::string fifo = monitor_paths(id).control_fifo;
-    Fd control(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    if (control.fd < 0) {
+    UniqueFd control(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (control.get() < 0) {
         throw RuntimeError(RuntimeErrorKind::FailedPrecondition,
                            "container " + id + " has no running monitor (" + fifo + ": " +
                                std::strerror(errno) + ")");
     }
     const std::string message = "2 0 0\n";
-    if (::write(control.fd, message.data(), message.size()) !=
+    if (::write(control.get(), message.data(), message.size()) !=
         static_cast<ssize_t>(message.size())) {
         throw RuntimeError(RuntimeErrorKind::Internal,
                            "writing to " + fifo + ": " + std::strerror(errno));

@@ -1,40 +1,10 @@
-// An owned file descriptor, closed when it goes out of scope. The one
-// definition for oci/ and everything above it (daemon/ aliases it).
+// An owned file descriptor, closed when it goes out of scope. One type for
+// everything above stream/ (which depends on nothing): oci/ and daemon/ use
+// it under this name; only berth-conmon, which links nothing, has its own.
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "berth/stream/owned_fd.hpp"
 
 namespace berth::oci {
-
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept {
-        if (this != &other) {
-            reset(other.release());
-        }
-        return *this;
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    ~UniqueFd() { reset(); }
-
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
-
+using UniqueFd = stream::OwnedFd;
 }  // namespace berth::oci
