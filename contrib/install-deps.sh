@@ -18,17 +18,19 @@ libcurl4-openssl-dev libarchive-dev libssl-dev zlib1g-dev libmicrohttpd-dev
 # integration tests; skopeo, docker-registry and apache2-utils (htpasswd) let
 # the image tests push to and pull from a real registry on 127.0.0.1; crun is
 # the second OCI runtime handler; python3-websockets is the independent
-# WebSocket client of the streaming tests; criu checkpoints containers.
+# WebSocket client of the streaming tests; criu checkpoints containers;
+# containerd ships containerd-shim-runc-v2, the real shim v2 the VM runtime
+# handler is tested against (no hypervisor needed).
 RUNTIME_PACKAGES="
 runc iptables iproute2 util-linux procps systemd python3
 containernetworking-plugins busybox-static
 skopeo docker-registry apache2-utils crun
-python3-websockets criu
+python3-websockets criu containerd
 "
 
-# The peers `make bench` compares Berth against, only with --bench:
-# containerd (its CRI plugin and runc v2 shim) and Debian's C conmon.
-BENCH_PACKAGES="containerd conmon"
+# The peer `make bench` compares berth-conmon against, only with --bench:
+# Debian's C conmon (containerd, the other peer, is installed anyway).
+BENCH_PACKAGES="conmon"
 extra=""
 if [ "${1:-}" = "--bench" ]; then
     extra="$BENCH_PACKAGES"

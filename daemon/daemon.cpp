@@ -184,9 +184,12 @@ int run_daemon(const config::LoadOptions& options) {
     state.sandboxes().restore();
     // Exits are watched before containers are restored, so that none that
     // happens during restore is missed (recording one twice is harmless).
-    container::ExitWatcher exit_watcher(
-        state.runtimes().exits_directory(),
-        [&state](const std::string& id) { state.containers().on_exit(id); });
+    container::ExitWatcher exit_watcher(state.runtimes().exits_directory(),
+                                        [&state](const std::string& id) {
+                                            // A pod's id: its sandbox task (VM runtimes) ended.
+                                            if (!state.sandboxes().on_task_exit(id))
+                                                state.containers().on_exit(id);
+                                        });
     state.containers().restore();
     try {
         const auto& api = initial.api;

@@ -73,6 +73,8 @@ inline grpc::StatusCode status_code(oci::RuntimeErrorKind kind) {
         return grpc::StatusCode::UNIMPLEMENTED;
     case RuntimeErrorKind::DeadlineExceeded:
         return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case RuntimeErrorKind::Unavailable:
+        return grpc::StatusCode::UNAVAILABLE;
     case RuntimeErrorKind::Internal:
         break;
     }

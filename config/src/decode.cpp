@@ -26,6 +26,7 @@ void decode_runtime_handler(TableReader& reader, RuntimeHandler& handler) {
                        {{"oci", RuntimeType::Oci}, {"vm", RuntimeType::Vm}});
     reader.read("runtime_root", handler.runtime_root);
     reader.read("runtime_config_path", handler.runtime_config_path);
+    reader.read("shim_timeout", handler.shim_timeout);
     reader.read("privileged_without_host_devices", handler.privileged_without_host_devices);
     reader.reject_unknown_keys();
 }

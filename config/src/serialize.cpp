@@ -14,6 +14,7 @@ nlohmann::ordered_json runtime_handler_json(const RuntimeHandler& handler) {
         {"runtime_type", to_string(handler.runtime_type)},
         {"runtime_root", handler.runtime_root},
         {"runtime_config_path", handler.runtime_config_path},
+        {"shim_timeout", handler.shim_timeout},
         {"privileged_without_host_devices", handler.privileged_without_host_devices},
     };
 }

@@ -100,6 +100,9 @@ void validate_runtimes(Config& config, const Origins& origins) {
         if (!handler.runtime_config_path.empty()) {
             require_absolute(origins, base + ".runtime_config_path", handler.runtime_config_path);
         }
+        if (handler.shim_timeout <= 0) {
+            origins.fail(base + ".shim_timeout", "must be a positive number of seconds");
+        }
     }
     if (runtime.default_runtime.empty()) {
         origins.fail("berth.runtime.default_runtime", "must not be empty");

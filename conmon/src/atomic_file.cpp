@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "unique_fd.hpp"
+#include "berth/conmon/unique_fd.hpp"
 
 namespace berth::conmon {
 

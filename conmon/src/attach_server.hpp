@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "berth/conmon/stream.hpp"
+#include "berth/conmon/unique_fd.hpp"
 #include "event_loop.hpp"
-#include "stream.hpp"
-#include "unique_fd.hpp"
 
 namespace berth::conmon {
 

@@ -1,4 +1,4 @@
-#include "cri_log.hpp"
+#include "berth/conmon/cri_log.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -5,8 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "berth/conmon/unique_fd.hpp"
 #include "event_loop.hpp"
-#include "unique_fd.hpp"
 
 namespace berth::conmon {
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <memory>
 
-#include "unique_fd.hpp"
+#include "berth/conmon/unique_fd.hpp"
 
 namespace berth::conmon {
 

@@ -17,7 +17,7 @@
 
 #include "atomic_file.hpp"
 #include "attach_server.hpp"
-#include "cri_log.hpp"
+#include "berth/conmon/cri_log.hpp"
 #include "ctl_fifo.hpp"
 #include "event_loop.hpp"
 #include "oom_watcher.hpp"

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "unique_fd.hpp"
+#include "berth/conmon/unique_fd.hpp"
 
 namespace berth::conmon {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "atomic_file.hpp"
-#include "unique_fd.hpp"
+#include "berth/conmon/unique_fd.hpp"
 
 namespace berth::conmon {
 

@@ -7,8 +7,8 @@
 
 #include <string>
 
+#include "berth/conmon/unique_fd.hpp"
 #include "options.hpp"
-#include "unique_fd.hpp"
 
 namespace berth::conmon {
 

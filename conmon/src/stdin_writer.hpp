@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "berth/conmon/unique_fd.hpp"
 #include "event_loop.hpp"
-#include "unique_fd.hpp"
 
 namespace berth::conmon {
 

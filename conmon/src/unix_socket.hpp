@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "unique_fd.hpp"
+#include "berth/conmon/unique_fd.hpp"
 
 namespace berth::conmon {
 

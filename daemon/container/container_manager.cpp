@@ -470,12 +470,21 @@ bool ContainerManager::record_exit_locked(const std::string& id) {
     if (!(in >> code)) {
         record.message = "unreadable exit file " + paths.exit_file;
     }
+    // A runtime that lost the container says why on the lines after the code.
+    std::string reason;
+    std::string message;
+    in.ignore(1);
+    std::getline(in, reason);
+    std::getline(in, message, '\0');
     record.state = ContainerState::Exited;
     record.exit_code = code;
     record.finished_at = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 +
                          static_cast<std::int64_t>(info.st_mtim.tv_nsec);
     std::error_code ignored;
-    if (fs::exists(paths.oom_file, ignored)) {
+    if (!reason.empty()) {
+        record.reason = reason;
+        record.message = message;
+    } else if (!paths.oom_file.empty() && fs::exists(paths.oom_file, ignored)) {
         record.reason = "OOMKilled";
     } else {
         record.reason = code == 0 ? "Completed" : "Error";
@@ -545,10 +554,14 @@ void ContainerManager::restore() {
                 continue;
             if (record_exit_locked(id))
                 continue;
-            if (!runtimes_.get(snapshot->runtime_handler).monitor_alive(id)) {
-                mark_lost_locked(id, "its monitor (berth-conmon) is gone, so its exit is unknown");
+            const std::string lost = runtimes_.get(snapshot->runtime_handler).reattach(id);
+            if (!lost.empty()) {
+                mark_lost_locked(id, lost);
                 continue;
             }
+            // An exit the runtime learnt of while picking the container up.
+            if (record_exit_locked(id))
+                continue;
             if (images_.rootfs(id))
                 images_.ensure_mounted(id);
         } catch (const std::exception& error) {

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "berth/oci/runtime_oci.hpp"
+#include "berth/oci/runtime_vm.hpp"
+#include "sandbox/pod_init_process.hpp"
 #include "status_error.hpp"
 
 namespace berth::daemon::container {
@@ -10,11 +12,21 @@ namespace berth::daemon::container {
 RuntimeSet::RuntimeSet(const config::Config& config, std::string conmon)
     : exits_directory_(config.runroot + "/exits") {
     for (const auto& [name, handler] : config.runtime.runtimes) {
-        if (handler.runtime_type != config::RuntimeType::Oci) {
-            unavailable_[name] = {grpc::StatusCode::UNIMPLEMENTED,
-                                  "runtime handler \"" + name + "\" has runtime_type \"" +
-                                      config::to_string(handler.runtime_type) +
-                                      "\", which berth cannot run yet"};
+        if (handler.runtime_type == config::RuntimeType::Vm) {
+            oci::VmRuntimeOptions options;
+            options.handler_name = name;
+            options.handler = handler;
+            options.runroot = config.runroot;
+            options.daemon_address = config.api.listen;
+            try {
+                options.fifo_keeper = sandbox::find_pod_init_binary();
+            } catch (const std::exception& error) {
+                spdlog::warn(
+                    "runtime handler {}: {}; the output of a container that exits while "
+                    "berthd is down may be lost",
+                    name, error.what());
+            }
+            runtimes_.emplace(name, std::make_unique<oci::RuntimeVM>(std::move(options)));
             continue;
         }
         // runc/crun put <root>/<id>/notify/notify.sock below it; unix socket

@@ -21,10 +21,9 @@ public:
     // handlers then fail at create with a message saying so).
     RuntimeSet(const config::Config& config, std::string conmon);
 
-    // Throws StatusError: NOT_FOUND for an unknown handler, UNIMPLEMENTED for
-    // a handler whose runtime type is not built yet, FAILED_PRECONDITION for
-    // one that cannot work on this host (no berth-conmon, a runtime_root too
-    // long for socket paths).
+    // Throws StatusError: NOT_FOUND for an unknown handler,
+    // FAILED_PRECONDITION for one that cannot work on this host (no
+    // berth-conmon, a runtime_root too long for socket paths).
     oci::RuntimeImpl& get(const std::string& handler) const;
     std::string exits_directory() const { return exits_directory_; }
 

@@ -54,6 +54,7 @@ nlohmann::json to_json(const Sandbox& sandbox) {
           {"uts", sandbox.utsns_path},
           {"pid", sandbox.pidns_path}}},
         {"init", {{"pid", sandbox.init_pid}, {"start_time", sandbox.init_start_time}}},
+        {"sandbox_task", sandbox.sandbox_task},
         {"files",
          {{"resolv_conf", sandbox.resolv_conf_path},
           {"hostname", sandbox.hostname_path},
@@ -86,6 +87,8 @@ void from_json(const nlohmann::json& json, Sandbox& sandbox) {
         sandbox.pidns_path = namespaces.at("pid").get<std::string>();
         sandbox.init_pid = json.at("init").at("pid").get<int>();
         sandbox.init_start_time = json.at("init").at("start_time").get<std::uint64_t>();
+        // Records written before VM runtimes existed have no sandbox task.
+        sandbox.sandbox_task = json.value("sandbox_task", false);
         const auto& files = json.at("files");
         sandbox.resolv_conf_path = files.at("resolv_conf").get<std::string>();
         sandbox.hostname_path = files.at("hostname").get<std::string>();

@@ -39,6 +39,10 @@ struct Sandbox {
     int init_pid = 0;
     std::uint64_t init_start_time = 0;
 
+    // The pod's runtime runs a sandbox task for it (a VM runtime's shim,
+    // where Kata boots the VM); its bundle is the sandbox's directory.
+    bool sandbox_task = false;
+
     // Files and mounts the pod's containers will bind-mount.
     std::string resolv_conf_path;
     std::string hostname_path;

@@ -15,6 +15,7 @@
 #include "sandbox/rollback.hpp"
 #include "sandbox/sandbox_namespaces.hpp"
 #include "sandbox/sandbox_network.hpp"
+#include "sandbox/sandbox_task_spec.hpp"
 #include "sandbox/shm_mount.hpp"
 #include "status_error.hpp"
 
@@ -37,8 +38,20 @@ const v1::NamespaceOption& namespace_options(const v1::PodSandboxConfig& config)
 }  // namespace
 
 SandboxManager::SandboxManager(std::shared_ptr<const config::Config> config,
-                               const oci::RuntimeHandlers& handlers, SandboxStore& store)
-    : config_(std::move(config)), handlers_(handlers), store_(store) {}
+                               const oci::RuntimeHandlers& handlers,
+                               const container::RuntimeSet& runtimes, SandboxStore& store)
+    : config_(std::move(config)), handlers_(handlers), runtimes_(runtimes), store_(store) {}
+
+oci::RuntimeImpl* SandboxManager::sandbox_task_runtime(const Sandbox& record) const {
+    if (!record.sandbox_task)
+        return nullptr;
+    try {
+        return &runtimes_.get(record.runtime_handler);
+    } catch (const StatusError& error) {
+        spdlog::warn("pod {}: its sandbox task cannot be reached: {}", record.id, error.what());
+        return nullptr;
+    }
+}
 
 void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
     if (!request.has_config()) {
@@ -151,7 +164,28 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
         enter_pod_cgroup(parent_path, record.id, 0);
         rollback.add("the pod cgroup", [&record] { remove_pod_cgroup(record.cgroup_path); });
     }
-    if (options.pid() == v1::POD) {
+    const auto* handler = handlers_.find(record.runtime_handler);
+    if (handler != nullptr && handler->runtime_type == config::RuntimeType::Vm) {
+        // The runtime's sandbox task is the pod's init (and, with Kata, its VM).
+        oci::RuntimeImpl* runtime = &runtimes_.get(record.runtime_handler);
+        const std::string rootfs = dir + "/rootfs";
+        std::filesystem::create_directories(rootfs);
+        write_derived_file(dir + "/config.json",
+                           sandbox_task_spec(record, rootfs, find_pod_init_binary(),
+                                             config_->runtime.cgroup_manager)
+                               .dump(2),
+                           0600);
+        record.sandbox_task = true;
+        store_.put(record);  // so that restore removes the task
+        rollback.add("the sandbox task",
+                     [runtime, &record] { runtime->remove_sandbox(record.id); });
+        const int pid = runtime->start_sandbox({record.id, dir});
+        if (options.pid() == v1::POD) {
+            pin_process_namespace(PodNamespace::Pid, pid, runroot, record.id);
+            rollback.add("the PID namespace",
+                         [&record] { unpin_pod_namespace(record.pidns_path); });
+        }
+    } else if (options.pid() == v1::POD) {
         const PodInit init = start_pod_init(find_pod_init_binary(), record);
         record.init_pid = init.pid;
         record.init_start_time = init.start_time;
@@ -205,6 +239,8 @@ void SandboxManager::stop_locked(const std::string& id) {
         return;
     }
     Sandbox record = *current;
+    if (auto* runtime = sandbox_task_runtime(record))
+        runtime->stop_sandbox(record.id);
     release_network(record);
     stop_init(record);
     if (!record.shm_path.empty()) {
@@ -280,6 +316,8 @@ void SandboxManager::stop_init(Sandbox& record) {
 }
 
 void SandboxManager::release_everything(Sandbox& record) {
+    if (auto* runtime = sandbox_task_runtime(record))
+        runtime->remove_sandbox(record.id);
     release_network(record);
     stop_init(record);
     unmount_and_remove(record.shm_path);
@@ -300,6 +338,22 @@ void SandboxManager::remove(const std::string& id_or_prefix) {
         store_.erase(id);
         spdlog::info("RemovePodSandbox: {} removed", record.name);
     });
+}
+
+bool SandboxManager::on_task_exit(const std::string& id) {
+    if (!store_.get(id))
+        return false;
+    with_sandbox_locked(id, [this](const std::string& full_id) {
+        Sandbox record = *store_.get(full_id);
+        if (record.sandbox_task && record.state == SandboxState::Ready) {
+            record.state = SandboxState::NotReady;
+            store_.put(record);
+            spdlog::warn("pod {}: its sandbox task ended; the pod is not ready any more", full_id);
+        }
+    });
+    std::error_code ignored;
+    std::filesystem::remove(config_->runroot + "/exits/" + id, ignored);
+    return true;
 }
 
 void SandboxManager::restore() {
@@ -334,7 +388,13 @@ void SandboxManager::restore() {
                  pod_namespace_pinned(record.ipcns_path, PodNamespace::Ipc)) &&
                 (record.init_pid == 0 ||
                  pod_init_running({record.init_pid, record.init_start_time}));
-            if (record.state == SandboxState::Ready && !namespaces_alive) {
+            const bool task_alive = [&] {
+                if (!record.sandbox_task || record.state != SandboxState::Ready)
+                    return true;
+                auto* runtime = sandbox_task_runtime(record);
+                return runtime != nullptr && runtime->sandbox_alive(record.id);
+            }();
+            if (record.state == SandboxState::Ready && (!namespaces_alive || !task_alive)) {
                 // After a reboot: the pod is gone, its record stays until
                 // kubelet stops and removes it (which runs CNI DEL).
                 record.state = SandboxState::NotReady;

@@ -10,14 +10,18 @@
 #include "berth/config/config.hpp"
 #include "berth/cri_api.hpp"
 #include "berth/oci/runtime_handlers.hpp"
+#include "container/runtime_set.hpp"
 #include "sandbox/sandbox_store.hpp"
 
 namespace berth::daemon::sandbox {
 
 class SandboxManager {
 public:
+    // `runtimes` starts and ends the sandbox task of pods whose runtime runs
+    // one (VM runtimes).
     SandboxManager(std::shared_ptr<const config::Config> config,
-                   const oci::RuntimeHandlers& handlers, SandboxStore& store);
+                   const oci::RuntimeHandlers& handlers, const container::RuntimeSet& runtimes,
+                   SandboxStore& store);
 
     // Returns the new sandbox's id. Throws StatusError.
     std::string run(const runtime::v1::RunPodSandboxRequest& request);
@@ -31,6 +35,11 @@ public:
     void update_resources(const std::string& id_or_prefix,
                           const runtime::v1::LinuxContainerResources& overhead,
                           const runtime::v1::LinuxContainerResources& resources);
+
+    // An exit file named after a pod: its sandbox task ended (a VM runtime's
+    // shim or VM went away), so the pod is no longer ready. False when `id`
+    // is no pod (the exit is a container's).
+    bool on_task_exit(const std::string& id);
 
     // Loads every record at start: half-created sandboxes are cleaned up,
     // ready ones whose namespaces did not survive (a reboot) become NotReady.
@@ -47,10 +56,14 @@ private:
     void with_sandbox_locked(const std::string& id_or_prefix, Body&& body);
     void release_network(Sandbox& record);
     void stop_init(Sandbox& record);
+    // The runtime of a pod with a sandbox task; nullptr (logged) when its
+    // handler cannot be used any more.
+    oci::RuntimeImpl* sandbox_task_runtime(const Sandbox& record) const;
     void release_everything(Sandbox& record);
 
     std::shared_ptr<const config::Config> config_;
     const oci::RuntimeHandlers& handlers_;
+    const container::RuntimeSet& runtimes_;
     SandboxStore& store_;
 };
 

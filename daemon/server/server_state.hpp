@@ -29,8 +29,8 @@ public:
           handlers_(config.current()->runtime),
           images_(*config.current(), std::move(unpack_helper)),
           sandbox_store_(config.current()->root + "/sandboxes"),
-          sandboxes_(config.current(), handlers_, sandbox_store_),
           runtimes_(*config.current(), std::move(conmon)),
+          sandboxes_(config.current(), handlers_, runtimes_, sandbox_store_),
           container_store_(config.current()->root + "/containers"),
           events_(static_cast<std::size_t>(config.current()->api.events_queue_size)),
           containers_(config, sandbox_store_, images_, runtimes_, container_store_, &events_),
@@ -66,8 +66,8 @@ private:
     const oci::RuntimeHandlers handlers_;
     storage::ImageStorage images_;
     sandbox::SandboxStore sandbox_store_;
+    container::RuntimeSet runtimes_;  // before sandboxes_, which starts sandbox tasks with it
     sandbox::SandboxManager sandboxes_;
-    container::RuntimeSet runtimes_;
     container::ContainerStore container_store_;
     events::EventBus events_;  // before containers_, which publishes on it
     container::ContainerManager containers_;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <system_error>
 
 extern char** environ;
@@ -65,7 +66,7 @@ int wait_status_to_code(int status) {
 
 }  // namespace
 
-ChildEnvironment::ChildEnvironment() {
+ChildEnvironment::ChildEnvironment(const std::vector<std::string>& extra) {
     for (char** entry = environ; *entry != nullptr; ++entry) {
         const std::string text = *entry;
         if (text.rfind("NOTIFY_SOCKET=", 0) == 0 || text.rfind("LISTEN_", 0) == 0 ||
@@ -74,6 +75,7 @@ ChildEnvironment::ChildEnvironment() {
         }
         entries_.push_back(text);
     }
+    entries_.insert(entries_.end(), extra.begin(), extra.end());
     for (auto& entry : entries_)
         pointers_.push_back(entry.data());
     pointers_.push_back(nullptr);
@@ -86,7 +88,8 @@ std::string join_command(const std::vector<std::string>& argv) {
     return text;
 }
 
-pid_t spawn_process(const std::vector<std::string>& argv, const SpawnStdio& stdio) {
+pid_t spawn_process(const std::vector<std::string>& argv, const SpawnStdio& stdio,
+                    const SpawnContext& context) {
     SpawnSetup setup;
     if (stdio.in >= 0) {
         posix_spawn_file_actions_adddup2(&setup.actions, stdio.in, 0);
@@ -101,6 +104,9 @@ pid_t spawn_process(const std::vector<std::string>& argv, const SpawnStdio& stdi
         }
     }
     posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
+    if (!context.working_directory.empty()) {
+        posix_spawn_file_actions_addchdir_np(&setup.actions, context.working_directory.c_str());
+    }
     // berthd blocks its signals in every thread and ignores SIGPIPE; the
     // runtime must start with neither.
     sigset_t empty, defaults;
@@ -119,7 +125,7 @@ pid_t spawn_process(const std::vector<std::string>& argv, const SpawnStdio& stdi
         args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
     pid_t pid = 0;
-    ChildEnvironment environment;
+    ChildEnvironment environment(context.extra_environment);
     const int spawned = posix_spawn(&pid, args[0], &setup.actions, &setup.attributes, args.data(),
                                     environment.get());
     if (spawned != 0) {
@@ -140,9 +146,24 @@ int wait_for_exit(pid_t pid) {
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                           const CommandOptions& options) {
     Pipe out, err;
-    const pid_t pid = spawn_process(argv, {-1, out.write, err.write});
+    std::optional<Pipe> in;
+    SpawnStdio stdio{-1, out.write, err.write, false};
+    if (!options.input.empty()) {
+        in.emplace();
+        stdio.in = in->read;
+    }
+    const pid_t pid =
+        spawn_process(argv, stdio, {options.working_directory, options.extra_environment});
     out.close_write();
     err.close_write();
+    if (in) {
+        // Small enough for the pipe's buffer: written at once, then closed so
+        // that the child sees its end.
+        in->close_read();
+        [[maybe_unused]] const auto written =
+            ::write(in->write, options.input.data(), options.input.size());
+        in->close_write();
+    }
 
     CommandResult result;
     auto deadline = std::chrono::steady_clock::now() + timeout;

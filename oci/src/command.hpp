@@ -27,6 +27,12 @@ struct CommandOptions {
     // started elsewhere (a process inside a container) is ended here. The
     // child then has 2 s to exit by itself.
     std::function<void()> on_timeout;
+    // Where the child starts ("": berthd's own directory), what it gets in
+    // its environment besides berthd's ("NAME=value"), and what it reads on
+    // stdin (else /dev/null; at most a pipe's worth).
+    std::string working_directory;
+    std::vector<std::string> extra_environment;
+    std::string input;
 };
 
 // The child starts with an empty signal mask, default dispositions and no
@@ -43,10 +49,17 @@ struct SpawnStdio {
     bool new_session = false;  // setsid(): no controlling terminal of berthd's
 };
 
+// Where a spawned child starts and what it finds in its environment.
+struct SpawnContext {
+    std::string working_directory;               // "": berthd's
+    std::vector<std::string> extra_environment;  // "NAME=value" beside berthd's
+};
+
 // Starts `argv` (an absolute path first) with those fds as 0, 1 and 2 and no
 // others, an empty signal mask and default dispositions. Throws
 // std::system_error when it cannot be started. The caller reaps it.
-pid_t spawn_process(const std::vector<std::string>& argv, const SpawnStdio& stdio);
+pid_t spawn_process(const std::vector<std::string>& argv, const SpawnStdio& stdio,
+                    const SpawnContext& context = {});
 
 // Reaps `pid`: its exit code, 128+signal when a signal ended it.
 int wait_for_exit(pid_t pid);
@@ -56,7 +69,7 @@ int wait_for_exit(pid_t pid);
 // READY=1), LISTEN_* and WATCHDOG_*.
 class ChildEnvironment {
 public:
-    ChildEnvironment();
+    explicit ChildEnvironment(const std::vector<std::string>& extra = {});
     char** get() { return pointers_.data(); }
 
 private:

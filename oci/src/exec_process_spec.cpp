@@ -14,8 +14,8 @@
 
 namespace berth::oci {
 
-ExecProcessSpec::ExecProcessSpec(const std::string& bundle, const std::string& directory,
-                                 const std::vector<std::string>& command, bool terminal) {
+nlohmann::json exec_process_json(const std::string& bundle, const std::vector<std::string>& command,
+                                 bool terminal) {
     nlohmann::json process;
     try {
         std::ifstream spec_file(bundle + "/config.json");
@@ -28,6 +28,12 @@ ExecProcessSpec::ExecProcessSpec(const std::string& bundle, const std::string& d
     process["terminal"] = terminal;
     // The size comes from the client's first resize, not from the container.
     process.erase("consoleSize");
+    return process;
+}
+
+ExecProcessSpec::ExecProcessSpec(const std::string& bundle, const std::string& directory,
+                                 const std::vector<std::string>& command, bool terminal) {
+    const nlohmann::json process = exec_process_json(bundle, command, terminal);
 
     std::string base = directory + "/exec-XXXXXX";
     const int fd = ::mkstemp(base.data());

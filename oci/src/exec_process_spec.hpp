@@ -10,7 +10,14 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace berth::oci {
+
+// The container's process spec (from `bundle`/config.json) running `command`.
+// Throws RuntimeError(Internal) when the spec cannot be read.
+nlohmann::json exec_process_json(const std::string& bundle, const std::vector<std::string>& command,
+                                 bool terminal);
 
 class ExecProcessSpec {
 public:

@@ -441,6 +441,11 @@ bool RuntimeOCI::monitor_alive(const std::string& id) {
     return std::getline(comm, name) && name == "berth-conmon";
 }
 
+std::string RuntimeOCI::reattach(const std::string& id) {
+    // berth-conmon went on watching while berthd was away: nothing to pick up.
+    return monitor_alive(id) ? "" : "its monitor (berth-conmon) is gone, so its exit is unknown";
+}
+
 std::string RuntimeOCI::running_bundle(const std::string& id) const {
     // berthd checks that the container runs before it asks; the runtime's
     // own state is the fallback for containers created before the file was

@@ -160,6 +160,12 @@ public:
     void update_resources(const std::string&, const nlohmann::json&) override {}
     void reopen_log(const std::string&) override {}
     bool monitor_alive(const std::string&) override { return true; }
+    std::string reattach(const std::string&) override { return ""; }
+    bool runs_sandbox_task() const override { return false; }
+    int start_sandbox(const berth::oci::SandboxOptions&) override { return 0; }
+    void stop_sandbox(const std::string&) override {}
+    void remove_sandbox(const std::string&) override {}
+    bool sandbox_alive(const std::string&) override { return true; }
     berth::oci::MonitorPaths monitor_paths(const std::string&) const override { return {}; }
     berth::oci::ExecSyncResult exec_sync(const std::string&, const std::vector<std::string>&,
                                          std::chrono::seconds) override {

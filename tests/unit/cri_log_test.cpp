@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cri_log.hpp"
+#include "berth/conmon/cri_log.hpp"
 #include "temp_dir.hpp"
 
 namespace conmon = berth::conmon;

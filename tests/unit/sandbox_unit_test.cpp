@@ -8,6 +8,7 @@
 #include "sandbox/pod_files.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/sandbox_store.hpp"
+#include "sandbox/sandbox_task_spec.hpp"
 #include "sandbox/sysctls.hpp"
 #include "server/sandbox_conversion.hpp"
 #include "status_error.hpp"
@@ -203,4 +204,49 @@ TEST(PodCgroup, HierarchiesAreFoundInMountinfo) {
     for (const auto& root : roots) {
         EXPECT_TRUE(std::filesystem::exists(root + "/cgroup.procs")) << root;
     }
+}
+
+// The sandbox task of a VM runtime's pod: berth-pod-init in the pod's pinned
+// namespaces and cgroup, with the annotations shims group a pod's tasks by.
+TEST(SandboxTaskSpec, RunsPodInitInThePodsNamespacesWithTheGroupingAnnotations) {
+    sandbox::Sandbox record;
+    record.id = std::string(64, 'a');
+    record.config.mutable_metadata()->set_name("web");
+    record.config.mutable_metadata()->set_namespace_("prod");
+    record.config.mutable_metadata()->set_uid("u-1");
+    record.config.set_log_directory("/var/log/pods/x");
+    record.netns_path = "/run/berth/netns/" + record.id;
+    record.utsns_path = "/run/berth/utsns/" + record.id;
+    record.cgroup_parent = "/kubepods";
+    record.cgroup_path = "/kubepods/berth-" + record.id;
+    const auto spec =
+        sandbox::sandbox_task_spec(record, "/r/rootfs", "/usr/libexec/berth/berth-pod-init",
+                                   berth::config::CgroupManager::Cgroupfs);
+    EXPECT_EQ(spec["process"]["args"], nlohmann::json({"/berth-pod-init"}));
+    EXPECT_EQ(spec["root"]["path"], "/r/rootfs");
+    EXPECT_TRUE(spec["root"]["readonly"].get<bool>());
+    bool bound = false;
+    for (const auto& mount : spec["mounts"]) {
+        if (mount["destination"] == "/berth-pod-init") {
+            bound = mount["source"] == "/usr/libexec/berth/berth-pod-init";
+        }
+    }
+    EXPECT_TRUE(bound) << spec["mounts"].dump();
+    const auto& annotations = spec["annotations"];
+    EXPECT_EQ(annotations["io.kubernetes.cri.container-type"], "sandbox");
+    EXPECT_EQ(annotations["io.kubernetes.cri.sandbox-id"], record.id);
+    EXPECT_EQ(annotations["io.kubernetes.cri.sandbox-name"], "web");
+    EXPECT_EQ(annotations["io.kubernetes.cri.sandbox-namespace"], "prod");
+    EXPECT_EQ(spec["linux"]["cgroupsPath"], record.cgroup_path);
+    std::map<std::string, std::string> namespaces;
+    for (const auto& entry : spec["linux"]["namespaces"])
+        namespaces[entry["type"]] = entry.value("path", "");
+    EXPECT_EQ(namespaces["network"], record.netns_path);
+    EXPECT_EQ(namespaces["uts"], record.utsns_path);
+    EXPECT_EQ(namespaces.count("ipc"), 0u) << "IPC NODE: the host's";
+    EXPECT_EQ(namespaces["pid"], "") << "a new PID namespace";
+    record.cgroup_parent = "kubepods.slice";
+    const auto systemd = sandbox::sandbox_task_spec(record, "/r/rootfs", "/p",
+                                                    berth::config::CgroupManager::Systemd);
+    EXPECT_EQ(systemd["linux"]["cgroupsPath"], "kubepods.slice:berth:" + record.id);
 }

@@ -21,6 +21,9 @@ struct RuntimeHandler {
     RuntimeType runtime_type = RuntimeType::Oci;
     std::string runtime_root;         // state directory passed as --root to the OCI runtime
     std::string runtime_config_path;  // optional, handed to VM runtimes
+    // VM handlers: seconds a shim may take to answer one request before the
+    // call fails (DEADLINE_EXCEEDED) instead of holding the daemon up.
+    std::int64_t shim_timeout = 60;
     bool privileged_without_host_devices = false;
 };
 

@@ -12,7 +12,8 @@ enum class RuntimeErrorKind {
     FailedPrecondition,  // wrong state (start twice, not running, ...)
     CannotRun,           // the runtime refused to create or start it (bad spec, missing binary)
     Unimplemented,       // an operation this runtime does not offer yet
-    DeadlineExceeded,    // a stop or exec that outlived its timeout
+    DeadlineExceeded,    // a stop or exec that outlived its timeout, a shim that did not answer
+    Unavailable,         // what runs the container is gone (a VM runtime's shim died)
     Internal,
 };
 

@@ -1,8 +1,10 @@
 // The one interface through which berthd drives a container, whatever runs
-// it: RuntimeOCI (berth-conmon + runc or crun) now, RuntimeVM (a containerd
-// shim v2 over ttrpc) later. The operations are CRI-O's set. Exits are not
+// it: RuntimeOCI (berth-conmon + runc or crun) or RuntimeVM (a containerd
+// shim v2 over ttrpc). The operations are CRI-O's set. Exits are not
 // returned from here: every implementation writes them to the exits
-// directory (<runroot>/exits/<id>), which berthd watches with inotify.
+// directory (<runroot>/exits/<id>), which berthd watches with inotify. An
+// exit file holds the exit code, and may go on with a line naming the reason
+// and then a message (a runtime that lost a container says why).
 #pragma once
 
 #include <chrono>
@@ -34,6 +36,13 @@ enum class RuntimeStatus { Created, Running, Paused, Stopped, Unknown };
 struct ContainerState {
     RuntimeStatus status = RuntimeStatus::Unknown;
     int pid = 0;
+};
+
+// The pod's sandbox task, for runtimes that run one (a VM runtime boots the
+// pod's VM with it). berthd has pinned the pod's namespaces by then.
+struct SandboxOptions {
+    std::string id;      // the pod sandbox id
+    std::string bundle;  // a directory holding the task's config.json
 };
 
 struct ExecSyncResult {
@@ -74,6 +83,12 @@ public:
     virtual void reopen_log(const std::string& id) = 0;
     // Whether the container's monitor process is alive.
     virtual bool monitor_alive(const std::string& id) = 0;
+    // After berthd restarted: picks a container that was running up again
+    // (a VM runtime reconnects to its shim, resumes relaying its log and
+    // watching for its exit, and writes the exit file of one that ended
+    // meanwhile). Returns "" when the container is watched again, else why
+    // its exit cannot be known.
+    virtual std::string reattach(const std::string& id) = 0;
     virtual MonitorPaths monitor_paths(const std::string& id) const = 0;
 
     // Built by the streaming and stats issues; until then RuntimeError
@@ -89,6 +104,20 @@ public:
     // host, Internal with CRIU's first error when the dump fails.
     virtual void checkpoint(const std::string& id, const std::string& image_dir, bool leave_running,
                             std::chrono::seconds timeout) = 0;
+
+    // Pod sandboxes. True when the runtime runs a sandbox task per pod; an
+    // OCI runtime does not (berthd pins the pod's namespaces itself and needs
+    // no pause container) and the calls below then do nothing.
+    virtual bool runs_sandbox_task() const = 0;
+    // Starts the pod's sandbox task; returns its pid. Throws RuntimeError.
+    virtual int start_sandbox(const SandboxOptions& options) = 0;
+    // Ends the sandbox task (the pod's containers have been stopped).
+    virtual void stop_sandbox(const std::string& id) = 0;
+    // Deletes the sandbox task and whatever served the pod (its shim).
+    // Cleans up even when the shim is dead or does not answer.
+    virtual void remove_sandbox(const std::string& id) = 0;
+    // After a restart: false when the sandbox task is gone.
+    virtual bool sandbox_alive(const std::string& id) = 0;
 
     // The streaming server's Exec: starts `options.command` in the running
     // container with live stdio. Throws RuntimeError (FailedPrecondition

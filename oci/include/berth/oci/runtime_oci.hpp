@@ -34,6 +34,7 @@ public:
     void update_resources(const std::string& id, const nlohmann::json& resources) override;
     void reopen_log(const std::string& id) override;
     bool monitor_alive(const std::string& id) override;
+    std::string reattach(const std::string& id) override;
     MonitorPaths monitor_paths(const std::string& id) const override;
     ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                              std::chrono::seconds timeout) override;
@@ -41,6 +42,12 @@ public:
     // In runtime_oci_checkpoint.cpp.
     void checkpoint(const std::string& id, const std::string& image_dir, bool leave_running,
                     std::chrono::seconds timeout) override;
+    // No sandbox task: berthd itself pins the pod's namespaces.
+    bool runs_sandbox_task() const override { return false; }
+    int start_sandbox(const SandboxOptions&) override { return 0; }
+    void stop_sandbox(const std::string&) override {}
+    void remove_sandbox(const std::string&) override {}
+    bool sandbox_alive(const std::string&) override { return true; }
     std::unique_ptr<ProcessIo> exec(const std::string& id, const ExecOptions& options) override;
     std::unique_ptr<ProcessIo> attach(const std::string& id, const AttachOptions& options) override;
 

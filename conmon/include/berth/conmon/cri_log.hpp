@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "stream.hpp"
-#include "unique_fd.hpp"
+#include "berth/conmon/stream.hpp"
+#include "berth/conmon/unique_fd.hpp"
 
 namespace berth::conmon {
 
