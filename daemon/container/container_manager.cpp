@@ -297,6 +297,22 @@ void ContainerManager::stop_locked(const std::string& id, std::int64_t timeout_s
     mark_lost_locked(id, "the container was stopped but its monitor reported no exit");
 }
 
+void ContainerManager::stop_for_removal_locked(const std::string& id) {
+    try {
+        stop_locked(id, 0);
+    } catch (const oci::RuntimeError& error) {
+        // What runs the container is gone or hung (a VM runtime's shim):
+        // removing must still work, and the runtime's remove cleans up
+        // without it.
+        if (error.kind() != oci::RuntimeErrorKind::DeadlineExceeded &&
+            error.kind() != oci::RuntimeErrorKind::Unavailable)
+            throw;
+        const auto record = store_.get(id);
+        if (record->state == ContainerState::Running || record->state == ContainerState::Created)
+            mark_lost_locked(id, error.what());
+    }
+}
+
 void ContainerManager::stop(const std::string& id_or_prefix, std::int64_t timeout_seconds) {
     const std::string id = store_.resolve(id_or_prefix);
     with_container_locked(id, [&] { stop_locked(id, timeout_seconds); });
@@ -313,7 +329,7 @@ void ContainerManager::remove(const std::string& id_or_prefix) {
     const auto record = store_.get(id);
     if (!record)
         return;
-    stop_locked(id, 0);
+    stop_for_removal_locked(id);
     runtimes_.get(record->runtime_handler).remove(id);
     images_.release_rootfs(id);
     store_.erase(id);
@@ -329,7 +345,7 @@ void ContainerManager::stop_all_in(const std::string& sandbox_id) {
     for (const auto& record : store_.list()) {
         if (record->sandbox_id == sandbox_id) {
             try {
-                with_container_locked(record->id, [&] { stop_locked(record->id, 0); });
+                with_container_locked(record->id, [&] { stop_for_removal_locked(record->id); });
             } catch (const StatusError& error) {
                 if (error.code() != grpc::StatusCode::NOT_FOUND)
                     throw;  // removed meanwhile: nothing to stop

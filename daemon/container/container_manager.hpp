@@ -82,6 +82,10 @@ private:
     template <typename Body>
     void with_container_locked(const std::string& id, Body&& body);
     void stop_locked(const std::string& id, std::int64_t timeout_seconds);
+    // StopPodSandbox and RemoveContainer: a runtime that cannot stop the
+    // container any more (shim dead or hung) marks it lost instead of
+    // failing the call.
+    void stop_for_removal_locked(const std::string& id);
     // Reads the exit file (and OOM marker) into the record; false when there
     // is no exit file yet.
     bool record_exit_locked(const std::string& id);

@@ -343,14 +343,19 @@ void SandboxManager::remove(const std::string& id_or_prefix) {
 bool SandboxManager::on_task_exit(const std::string& id) {
     if (!store_.get(id))
         return false;
-    with_sandbox_locked(id, [this](const std::string& full_id) {
-        Sandbox record = *store_.get(full_id);
-        if (record.sandbox_task && record.state == SandboxState::Ready) {
+    // Never waits: this runs on the exit watcher's only thread. A pod whose
+    // lock is held is being stopped or removed, which the exit asks for.
+    const auto lock = store_.operation_lock(id);
+    if (lock && lock->try_lock()) {
+        std::lock_guard guard(*lock, std::adopt_lock);
+        if (const auto current = store_.get(id);
+            current && current->sandbox_task && current->state == SandboxState::Ready) {
+            Sandbox record = *current;
             record.state = SandboxState::NotReady;
             store_.put(record);
-            spdlog::warn("pod {}: its sandbox task ended; the pod is not ready any more", full_id);
+            spdlog::warn("pod {}: its sandbox task ended; the pod is not ready any more", id);
         }
-    });
+    }
     std::error_code ignored;
     std::filesystem::remove(config_->runroot + "/exits/" + id, ignored);
     return true;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "berthd_instance.hpp"
+#include "crun_host.hpp"
 #include "mount_cleanup.hpp"
 #include "test_registry.hpp"
 
@@ -21,6 +22,7 @@ namespace v1 = runtime::v1;
 namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
 using berth::test::deadline_context;
+using berth::test::prepare_host_for_crun;
 using berth::test::read_file;
 using berth::test::run_command;
 using berth::test::TestRegistry;
@@ -562,27 +564,6 @@ TEST_F(ContainerTest, RestoreUndoesAContainerHalfCreatedAtACrash) {
     EXPECT_NE(monitors.exit_code, 0) << monitors.output;
     // The name is free again.
     EXPECT_TRUE(create(config("halfway", {"true"}), nullptr).ok());
-}
-
-// crun 1.8 refuses cgroup v1 "hybrid" hosts while the hugetlb controller
-// sits on the v2 hierarchy; a v1 hugetlb hierarchy fixes that (MACHINE.md).
-bool prepare_host_for_crun(std::string& why) {
-    if (::access("/usr/bin/crun", X_OK) != 0) {
-        why = "crun is not installed";
-        return false;
-    }
-    if (read_file("/proc/self/mountinfo").find(" /sys/fs/cgroup/hugetlb ") != std::string::npos ||
-        !fs::exists("/sys/fs/cgroup/memory")) {
-        return true;
-    }
-    const auto mounted = run_command(
-        "mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup "
-        "/sys/fs/cgroup/hugetlb");
-    if (mounted.exit_code != 0) {
-        why = "cannot mount a v1 hugetlb hierarchy for crun: " + mounted.output;
-        return false;
-    }
-    return true;
 }
 
 TEST_F(ContainerTest, CrunRunsContainersToo) {

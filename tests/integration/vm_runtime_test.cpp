@@ -25,6 +25,7 @@
 
 #include "berth/stream/remote_command_client.hpp"
 #include "berthd_instance.hpp"
+#include "crun_host.hpp"
 #include "shim_processes.hpp"
 #include "test_registry.hpp"
 
@@ -37,6 +38,7 @@ using berth::test::eventually;
 using berth::test::kShimBinary;
 using berth::test::kShimRuncRoot;
 using berth::test::pids_with_argument;
+using berth::test::prepare_host_for_crun;
 using berth::test::read_file;
 using berth::test::run_command;
 using berth::test::shim_pids;
@@ -171,28 +173,6 @@ std::shared_ptr<RemoteSession> start_session(
         session->changed.notify_all();
     }).detach();
     return session;
-}
-
-// crun 1.8 refuses cgroup v1 "hybrid" hosts while the hugetlb controller
-// sits on the v2 hierarchy; a v1 hugetlb hierarchy fixes that (MACHINE.md).
-// As container_test decides.
-bool prepare_host_for_crun(std::string& why) {
-    if (::access("/usr/bin/crun", X_OK) != 0) {
-        why = "crun is not installed";
-        return false;
-    }
-    if (read_file("/proc/self/mountinfo").find(" /sys/fs/cgroup/hugetlb ") != std::string::npos ||
-        !fs::exists("/sys/fs/cgroup/memory")) {
-        return true;
-    }
-    const auto mounted = run_command(
-        "mkdir -p /sys/fs/cgroup/hugetlb && mount -t cgroup -o hugetlb cgroup "
-        "/sys/fs/cgroup/hugetlb");
-    if (mounted.exit_code != 0) {
-        why = "cannot mount a v1 hugetlb hierarchy for crun: " + mounted.output;
-        return false;
-    }
-    return true;
 }
 
 // The text of a CRI log's records for `stream`, with P pieces joined; a
@@ -851,6 +831,32 @@ TEST_F(VmRuntimeFaultTest, AKilledShimEndsItsContainersAndLeavesNothing) {
         for (const auto& id : {pod, one, two})
             EXPECT_EQ(listed.find(id), std::string::npos) << "runc still knows " << id;
     }
+}
+
+// Removal must not depend on the shim: with the shim stopped (SIGSTOP),
+// StopPodSandbox and RemovePodSandbox still succeed, each shim call bounded
+// by shim_timeout, and nothing of the pod is left (the shim is killed, the
+// container ended by the shim binary's delete).
+TEST_F(VmRuntimeFaultTest, AHungShimsPodIsStillRemoved) {
+    const auto pod = run_pod("hungremoval", kVm);
+    ASSERT_FALSE(pod.empty());
+    const std::string marker = "vmhung" + std::to_string(::getpid());
+    const auto id =
+        run(pod, config("victim", {"sh", "-c", "while true; do sleep 0.1; done", marker}));
+    ASSERT_FALSE(id.empty());
+    ASSERT_TRUE(eventually([&] { return pids_with_argument(marker).size() == 1; }, 2s));
+    const pid_t shim = wait_for_serving_shim(pod, 5s);
+    ASSERT_GT(shim, 0) << "no shim serves the pod";
+    ASSERT_EQ(::kill(shim, SIGSTOP), 0);
+    ScopeGuard resume([shim] { ::kill(shim, SIGCONT); });
+
+    const auto begin = Clock::now();
+    stop_and_remove_pod(pod);
+    EXPECT_LT(Clock::now() - begin, 40s) << "removal waited on the hung shim too long";
+    EXPECT_TRUE(list_containers().empty());
+    EXPECT_TRUE(eventually([&] { return pids_with_argument(marker).empty(); }, 10s))
+        << "the container outlived its removed pod";
+    EXPECT_TRUE(pids_with_argument(id).empty()) << "its fifo keeper outlived it";
 }
 
 TEST_F(VmRuntimeFaultTest, AShimThatStopsAnsweringTimesOutOnlyItsOwnPod) {

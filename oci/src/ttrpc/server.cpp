@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include "berth/shim_api.hpp"
 #include "ttrpc/frame.hpp"
@@ -62,8 +64,9 @@ Server::~Server() {
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto ignored = ::write(wake_.get(), &one, sizeof one);
     acceptor_.join();
-    for (auto& thread : threads_)
-        thread.join();
+    std::unique_lock lock(mutex_);
+    all_done_.wait(lock, [&] { return connections_.empty(); });
+    lock.unlock();
     ::unlink(socket_path_.c_str());
 }
 
@@ -77,15 +80,22 @@ void Server::accept_loop() {
         if ((polled[0].revents & POLLIN) == 0)
             continue;
         const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));  // no spinning
             continue;
+        }
         std::lock_guard lock(mutex_);
         if (stopping_) {
             ::close(fd);
             return;
         }
-        connections_.push_back(fd);
-        threads_.emplace_back([this, fd] { serve(fd); });
+        try {
+            std::thread([this, fd] { serve(fd); }).detach();
+            connections_.push_back(fd);
+        } catch (const std::system_error&) {
+            ::close(fd);  // no thread to spare: the shim retries its event later
+        }
     }
 }
 
@@ -116,6 +126,9 @@ void Server::serve(int fd) {
                     } catch (const Error& error) {
                         response.mutable_status()->set_code(error.status_code());
                         response.mutable_status()->set_message(error.what());
+                    } catch (const std::exception& error) {
+                        response.mutable_status()->set_code(13);  // INTERNAL
+                        response.mutable_status()->set_message(error.what());
                     }
                 }
                 if (!write_all(fd, encode_frame(frame->header.stream_id, kTypeResponse,
@@ -131,6 +144,9 @@ void Server::serve(int fd) {
     std::lock_guard lock(mutex_);
     std::erase(connections_, fd);
     ::close(fd);
+    // Under the lock: the destructor cannot return (and free the condition
+    // variable) before this notification is done.
+    all_done_.notify_all();
 }
 
 }  // namespace berth::oci::ttrpc

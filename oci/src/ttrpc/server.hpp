@@ -5,6 +5,7 @@
 // at a time.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -42,9 +43,12 @@ private:
     stream::OwnedFd wake_;  // eventfd: the destructor wants the accept loop to end
 
     std::mutex mutex_;
+    std::condition_variable all_done_;
     bool stopping_ = false;
-    std::vector<int> connections_;  // open connection fds, shut down at the end
-    std::vector<std::thread> threads_;
+    // Open connections (shut down at the end). Their threads are detached
+    // and leave this list last thing, so that none outlives the Server and
+    // finished ones cost nothing.
+    std::vector<int> connections_;
     std::thread acceptor_;
 };
 

@@ -58,10 +58,14 @@ pid_t start_fifo_keeper(const std::string& binary, const std::string& id,
 }
 
 void stop_fifo_keeper(pid_t pid, const std::string& id) {
-    if (pid <= 0 || !is_keeper_of(pid, id))
+    if (pid <= 0)
+        return;
+    // One that died already is a zombie (no command line left) if it is
+    // berthd's child: reap it.
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid || !is_keeper_of(pid, id))
         return;
     ::kill(pid, SIGTERM);
-    int status = 0;
     if (::waitpid(pid, &status, 0) == pid)
         return;
     // Started by an earlier berthd: not ours to reap; it goes at once.

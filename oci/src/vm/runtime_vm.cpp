@@ -75,7 +75,22 @@ bool is_shim_of(pid_t pid, const std::string& sandbox_id) {
 void wait_until_gone(pid_t pid, const std::string& sandbox_id, std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (is_shim_of(pid, sandbox_id) && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+}
+
+// The shim serving `sandbox_id` when its pid was never learnt (it did not
+// answer Connect): found by its command line. 0 when none runs.
+pid_t find_shim_of(const std::string& sandbox_id) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator("/proc", error)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        const pid_t pid = std::stoi(name);
+        if (is_shim_of(pid, sandbox_id))
+            return pid;
+    }
+    return 0;
 }
 
 void copy_spec(const std::string& bundle, const std::string& directory) {
@@ -210,6 +225,10 @@ std::shared_ptr<Pod> RuntimeVM::pod(const std::string& sandbox_id) {
         std::lock_guard lock(mutex_);
         if (const auto found = pods_.find(sandbox_id); found != pods_.end())
             return found->second;
+        if (removing_.count(sandbox_id) != 0) {
+            throw RuntimeError(RuntimeErrorKind::FailedPrecondition,
+                               "pod " + sandbox_id + " is being removed");
+        }
     }
     const std::string directory = task_directory(sandbox_id);
     const auto record = vm::read_task_record(directory);
@@ -230,6 +249,10 @@ std::shared_ptr<Pod> RuntimeVM::pod(const std::string& sandbox_id) {
         spdlog::warn("pod {}: the shim's log: {}", sandbox_id, error.what());
     }
     std::lock_guard lock(mutex_);
+    if (removing_.count(sandbox_id) != 0) {
+        throw RuntimeError(RuntimeErrorKind::FailedPrecondition,
+                           "pod " + sandbox_id + " is being removed");
+    }
     return pods_.emplace(sandbox_id, std::move(pod)).first->second;
 }
 
@@ -287,7 +310,12 @@ int RuntimeVM::create(const CreateOptions& options) {
     if (!options_.fifo_keeper.empty()) {
         task->record.keeper_pid = vm::start_fifo_keeper(options_.fifo_keeper, options.id,
                                                         task->stdout_path, task->stderr_path);
-        vm::write_task_record(directory, task->record);
+        try {
+            vm::write_task_record(directory, task->record);
+        } catch (...) {
+            vm::stop_fifo_keeper(task->record.keeper_pid, options.id);
+            throw;
+        }
     }
 
     task_api::CreateTaskRequest request;
@@ -345,6 +373,13 @@ void RuntimeVM::watch_exit(const std::shared_ptr<Task>& task) {
             spdlog::warn("container {}: {}", task->id, message);
         }
         task->relay->finish(kOutputGrace);
+        if (code == 128 + SIGKILL && reason.empty()) {
+            // The shim publishes TaskOOM on its own path: give it a moment
+            // to arrive before the exit is recorded without it.
+            std::error_code ignored;
+            for (int tries = 0; tries < 20 && !fs::exists(oom_file(task->id), ignored); ++tries)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
         record_exit(task, code, exited_at, reason, message);
     });
 }
@@ -400,7 +435,7 @@ void RuntimeVM::watch_sandbox_exit(const std::shared_ptr<Pod>& pod) {
         } catch (const RuntimeError& error) {
             message = error.what();
         }
-        if (shutting_down_ || pod->removed)
+        if (shutting_down_ || pod->removed || pod->stopping)
             return;
         spdlog::info("pod {}: its sandbox task ended ({}){}", pod->id, code,
                      message.empty() ? "" : ": " + message);
@@ -442,7 +477,16 @@ void RuntimeVM::stop(const std::string& id, int signal, std::chrono::seconds tim
         if (found->exited)
             return;
     }
-    kill(*found, signal, false);
+    try {
+        kill(*found, signal, false);
+    } catch (const RuntimeError& error) {
+        // A dead shim: its exit watcher is ending the container (the shim
+        // binary's delete) and recording why.
+        if (error.kind() != RuntimeErrorKind::Unavailable ||
+            !wait_exited(*found, timeout_ + std::chrono::seconds(10)))
+            throw;
+        return;
+    }
     if (wait_exited(*found, timeout))
         return;
     kill(*found, SIGKILL, true);
@@ -584,10 +628,15 @@ std::string RuntimeVM::reattach(const std::string& id) {
     task_api::StateRequest request;
     request.set_id(id);
     task_api::StateResponse state;
-    try {
-        state = pod->shim->call<task_api::StateResponse>("State", request);
-    } catch (const RuntimeError& error) {
-        return std::string(error.what()) + ", so the container's exit status is unknown";
+    if (!pod->hung) {
+        try {
+            state = pod->shim->call<task_api::StateResponse>("State", request);
+        } catch (const RuntimeError& error) {
+            if (error.kind() != RuntimeErrorKind::DeadlineExceeded)
+                return std::string(error.what()) + ", so the container's exit status is unknown";
+            // Hung, maybe only for now: its Wait tells when the container ends.
+            pod->hung = true;
+        }
     }
     auto task = open_task(id, *record, pod->shim);
     {
@@ -624,12 +673,15 @@ ExecSyncResult RuntimeVM::exec_sync(const std::string& id, const std::vector<std
         if (target.size() < kMaxOutput)
             target.append(chunk->data, 0, kMaxOutput - target.size());
     }
+    std::optional<int> code;
+    if (!io->timed_out())
+        code = io->wait_until(deadline);
     if (io->timed_out()) {
         io->cancel();
         throw RuntimeError(RuntimeErrorKind::DeadlineExceeded,
                            "command timed out after " + std::to_string(timeout.count()) + " s");
     }
-    result.exit_code = io->wait().value_or(255);
+    result.exit_code = code.value_or(255);
     return result;
 }
 
@@ -665,15 +717,22 @@ int RuntimeVM::start_sandbox(const SandboxOptions& options) {
     pod->id = id;
     pod->directory = directory;
     pod->shim_log = open_shim_log(directory);
-    const std::string address =
+    record.shim_address =
         vm::start_shim(shim_command(), id, directory, runtime_options(), timeout_);
-    pod->shim =
-        std::make_shared<vm::ShimConnection>(options_.handler.runtime_path, id, address, timeout_);
-    task_api::ConnectRequest connect;
-    connect.set_id(id);
-    pod->shim->set_pid(static_cast<pid_t>(
-        pod->shim->call<task_api::ConnectResponse>("Connect", connect).shim_pid()));
-    record.shim_address = address;
+    vm::write_task_record(directory, record);  // so that remove_sandbox finds its socket
+    try {
+        pod->shim = std::make_shared<vm::ShimConnection>(options_.handler.runtime_path, id,
+                                                         record.shim_address, timeout_);
+        task_api::ConnectRequest connect;
+        connect.set_id(id);
+        pod->shim->set_pid(static_cast<pid_t>(
+            pod->shim->call<task_api::ConnectResponse>("Connect", connect).shim_pid()));
+    } catch (const RuntimeError&) {
+        // A shim that started but cannot be talked to must not run on.
+        if (const pid_t pid = find_shim_of(id); pid > 0)
+            ::kill(pid, SIGKILL);
+        throw;
+    }
     record.shim_pid = pod->shim->pid();
     vm::write_task_record(directory, record);
     {
@@ -699,6 +758,8 @@ int RuntimeVM::start_sandbox(const SandboxOptions& options) {
 void RuntimeVM::stop_sandbox(const std::string& id) {
     try {
         const auto pod = this->pod(id);
+        // Its end is asked for: no exit file to tell berthd the pod died.
+        pod->stopping = true;
         task_api::KillRequest kill;
         kill.set_id(id);
         kill.set_signal(SIGKILL);
@@ -730,6 +791,7 @@ void RuntimeVM::remove_sandbox(const std::string& id) {
     {
         std::lock_guard lock(mutex_);
         pods_.erase(id);
+        removing_.insert(id);
     }
     if (pod)
         pod->removed = true;
@@ -761,8 +823,13 @@ void RuntimeVM::remove_sandbox(const std::string& id) {
         }
         // Ends a Wait still pending on a shim that did not answer.
         pod->shim->close();
-        if (pod->waiter.joinable())
-            pod->waiter.join();
+        std::thread waiter;
+        {
+            std::lock_guard lock(mutex_);
+            waiter = std::move(pod->waiter);
+        }
+        if (waiter.joinable())
+            waiter.join();
     }
     std::error_code ignored;
     if (!deleted && fs::exists(directory + "/config.json", ignored)) {
@@ -770,7 +837,9 @@ void RuntimeVM::remove_sandbox(const std::string& id) {
         if (!trouble.empty())
             spdlog::warn("pod {}: {}", id, trouble);
     }
-    const pid_t shim_pid = pod ? pod->shim->pid() : (record ? record->shim_pid : 0);
+    pid_t shim_pid = pod ? pod->shim->pid() : (record ? record->shim_pid : 0);
+    if (shim_pid <= 0)
+        shim_pid = find_shim_of(id);
     wait_until_gone(shim_pid, id, std::chrono::seconds(2));
     if (is_shim_of(shim_pid, id)) {
         spdlog::warn("pod {}: its shim (pid {}) did not exit; killing it", id, shim_pid);
@@ -783,6 +852,8 @@ void RuntimeVM::remove_sandbox(const std::string& id) {
         pod->shim_log.reset();
     fs::remove_all(directory, ignored);
     fs::remove(exit_file(id), ignored);
+    std::lock_guard lock(mutex_);
+    removing_.erase(id);
 }
 
 bool RuntimeVM::sandbox_alive(const std::string& id) {
@@ -790,15 +861,24 @@ bool RuntimeVM::sandbox_alive(const std::string& id) {
         const auto found = pod(id);
         task_api::StateRequest request;
         request.set_id(id);
-        const bool running =
-            found->shim->call<task_api::StateResponse>("State", request).status() ==
-            containerd::v1::types::RUNNING;
+        bool running = false;
+        try {
+            running = found->shim->call<task_api::StateResponse>("State", request).status() ==
+                      containerd::v1::types::RUNNING;
+        } catch (const RuntimeError& error) {
+            // A shim that does not answer is not asked again during this
+            // restore: every container of the pod would wait as long.
+            if (error.kind() == RuntimeErrorKind::DeadlineExceeded)
+                found->hung = true;
+            throw;
+        }
         // After a restart (restore asks first): watch it again.
         std::lock_guard lock(mutex_);
-        if (running && !found->waiter.joinable())
+        if (running && !found->waiter.joinable() && pods_.count(id) != 0)
             watch_sandbox_exit(found);
         return running;
-    } catch (const RuntimeError&) {
+    } catch (const RuntimeError& error) {
+        spdlog::warn("pod {}: {}", id, error.what());
         return false;
     }
 }

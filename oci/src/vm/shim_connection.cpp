@@ -8,6 +8,7 @@ namespace berth::oci::vm {
 namespace {
 
 // google.rpc codes a shim answers with (containerd's errdefs mapping).
+constexpr int kUnknown = 2;
 constexpr int kNotFound = 5;
 constexpr int kAlreadyExists = 6;
 constexpr int kFailedPrecondition = 9;
@@ -78,6 +79,9 @@ RuntimeError ShimConnection::translate(const ttrpc::Error& error, const char* me
         return RuntimeError(RuntimeErrorKind::FailedPrecondition, message);
     case kUnimplemented:
         return RuntimeError(RuntimeErrorKind::Unimplemented, message);
+    case kUnknown:
+        // How a shim passes on the runtime's refusal (runc's own words).
+        return RuntimeError(RuntimeErrorKind::CannotRun, message);
     default:
         return RuntimeError(RuntimeErrorKind::Internal, message);
     }

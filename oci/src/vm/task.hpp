@@ -50,6 +50,8 @@ struct Pod {
     // Task.Wait on the sandbox task: its end (or the shim's) is the pod's.
     std::thread waiter;
     std::atomic<bool> removed{false};
+    std::atomic<bool> stopping{false};  // StopPodSandbox ends it: not a death
+    std::atomic<bool> hung{false};      // did not answer during restore
 };
 
 struct Task {

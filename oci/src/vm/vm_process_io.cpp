@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -42,11 +43,21 @@ void set_nonblocking(int fd) {
         ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-// Writes all of `data` to a non-blocking fd, waiting while the pipe is full;
-// false when the reader is gone or `wake` fired (the session ends).
-bool write_all(int fd, int wake, std::string_view data) {
+// Writes all of `data` to the non-blocking fd `*fd`, waiting (unlocked)
+// while the pipe is full; `guard` is held only for each write, so that a
+// session stuck on a full pipe never holds up another one. False when the
+// reader is gone, the fd was closed or `wake` fired (the session ends).
+bool write_all(std::mutex& guard, const stream::OwnedFd& fd, int wake, std::string_view data) {
     while (!data.empty()) {
-        const ssize_t written = ::write(fd, data.data(), data.size());
+        int raw = -1;
+        ssize_t written = -1;
+        {
+            std::lock_guard lock(guard);
+            if (!fd)
+                return false;
+            raw = fd.get();
+            written = ::write(raw, data.data(), data.size());
+        }
         if (written > 0) {
             data.remove_prefix(static_cast<std::size_t>(written));
             continue;
@@ -55,8 +66,9 @@ bool write_all(int fd, int wake, std::string_view data) {
             continue;
         if (written < 0 && errno != EAGAIN)
             return false;
-        pollfd polled[2] = {{fd, POLLOUT, 0}, {wake, POLLIN, 0}};
-        if (::poll(polled, 2, -1) < 0 && errno != EINTR)
+        // Woken at least every 100 ms: the fd may be closed meanwhile.
+        pollfd polled[2] = {{raw, POLLOUT, 0}, {wake, POLLIN, 0}};
+        if (::poll(polled, 2, 100) < 0 && errno != EINTR)
             return false;
         if (polled[1].revents != 0 || (polled[0].revents & (POLLERR | POLLHUP)) != 0)
             return false;
@@ -188,10 +200,9 @@ std::optional<OutputChunk> ExecIo::read_output_until(
 }
 
 bool ExecIo::write_input(std::string_view data) {
-    std::lock_guard lock(input_mutex_);
-    if (!fifos_.stdin_fd || cancelled_)
+    if (cancelled_)
         return false;
-    return write_all(fifos_.stdin_fd.get(), wake_.get(), data);
+    return write_all(input_mutex_, fifos_.stdin_fd, wake_.get(), data);
 }
 
 void ExecIo::close_input() {
@@ -230,15 +241,28 @@ void ExecIo::resize(std::uint16_t width, std::uint16_t height) {
 }
 
 std::optional<int> ExecIo::wait() {
+    return wait_until(std::chrono::steady_clock::time_point::max());
+}
+
+std::optional<int> ExecIo::wait_until(std::chrono::steady_clock::time_point deadline) {
     task_api::WaitRequest request;
     request.set_id(task_->id);
     request.set_exec_id(exec_id_);
+    auto limit = std::chrono::milliseconds(0);  // none
+    if (deadline != std::chrono::steady_clock::time_point::max()) {
+        limit = std::max(std::chrono::milliseconds(1),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             deadline - std::chrono::steady_clock::now()));
+    }
     try {
-        const auto response = task_->shim->call<task_api::WaitResponse>(
-            "Wait", request, std::chrono::milliseconds(0));
+        const auto response = task_->shim->call<task_api::WaitResponse>("Wait", request, limit);
         waited_ = true;
         return static_cast<int>(response.exit_status());
     } catch (const RuntimeError& error) {
+        if (error.kind() == RuntimeErrorKind::DeadlineExceeded && limit.count() > 0) {
+            timed_out_ = true;
+            return std::nullopt;
+        }
         spdlog::warn("exec {} in {}: {}", exec_id_, task_->id, error.what());
         waited_ = true;
         return 255;  // the shim is gone: whatever the command did is unknown
@@ -281,10 +305,7 @@ std::optional<OutputChunk> AttachIo::read_output() {
 bool AttachIo::write_input(std::string_view data) {
     if (!options_.stdin || cancelled_)
         return false;
-    std::lock_guard lock(task_->stdin_mutex);
-    if (!task_->stdin_fd)
-        return false;
-    return write_all(task_->stdin_fd.get(), wake_.get(), data);
+    return write_all(task_->stdin_mutex, task_->stdin_fd, wake_.get(), data);
 }
 
 void AttachIo::close_input() {

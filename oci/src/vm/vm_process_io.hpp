@@ -37,6 +37,8 @@ public:
     void close_input() override;
     void resize(std::uint16_t width, std::uint16_t height) override;
     std::optional<int> wait() override;
+    // The same, giving up at `deadline` (nullopt with timed_out() true).
+    std::optional<int> wait_until(std::chrono::steady_clock::time_point deadline);
     void cancel() override;
 
 private:

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -122,6 +123,7 @@ private:
     std::mutex mutex_;                                        // guards the maps and orphaned_
     std::map<std::string, std::shared_ptr<vm::Pod>> pods_;    // by sandbox id
     std::map<std::string, std::shared_ptr<vm::Task>> tasks_;  // containers, by id
+    std::set<std::string> removing_;  // pods in remove_sandbox: not to be loaded again
     // Exit watchers of removed tasks whose shim never answered: joined at
     // the end, once every connection is closed.
     std::vector<std::thread> orphaned_;
