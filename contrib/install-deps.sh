@@ -20,12 +20,13 @@ libcurl4-openssl-dev libarchive-dev libssl-dev zlib1g-dev libmicrohttpd-dev
 # the second OCI runtime handler; python3-websockets is the independent
 # WebSocket client of the streaming tests; criu checkpoints containers;
 # containerd ships containerd-shim-runc-v2, the real shim v2 the VM runtime
-# handler is tested against (no hypervisor needed).
+# handler is tested against (no hypervisor needed); runsc (gVisor) is tested
+# as an oci handler.
 RUNTIME_PACKAGES="
 runc iptables iproute2 util-linux procps systemd python3
 containernetworking-plugins busybox-static
 skopeo docker-registry apache2-utils crun
-python3-websockets criu containerd
+python3-websockets criu containerd runsc
 "
 
 # The peer `make bench` compares berth-conmon against, only with --bench:

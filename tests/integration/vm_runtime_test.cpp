@@ -9,11 +9,13 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <iostream>
@@ -54,6 +56,7 @@ using Clock = std::chrono::steady_clock;
 
 // The runtime handler the tests configure with runtime_type = "vm".
 constexpr const char* kVm = "shim";
+constexpr const char* kRunsc = "/usr/bin/runsc";
 
 // A timestamp as RFC 3339 with nanoseconds (Go's RFC3339Nano trims zeros).
 constexpr const char* kTimestamp = R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d))";
@@ -246,6 +249,17 @@ protected:
                                "]\nruntime_type = \"vm\"\nruntime_path = \"" + kShimBinary + "\"\n";
         if (shim_timeout() > 0)
             options.extra_config += "shim_timeout = " + std::to_string(shim_timeout()) + "\n";
+        if (::access(kRunsc, X_OK) == 0) {
+            // gVisor as an oci handler, as contrib/config/examples/runsc.conf
+            // has it: a wrapper adds the flags berthd does not pass.
+            runsc_wrapper_ = "/tmp/berth-runsc-" + std::to_string(::getpid()) + ".sh";
+            std::ofstream(runsc_wrapper_)
+                << "#!/bin/sh\nexec " << kRunsc << " --platform=ptrace --network=none \"$@\"\n";
+            ::chmod(runsc_wrapper_.c_str(), 0755);
+            options.extra_config += "[berth.runtime.runtimes.runsc]\nruntime_path = \"" +
+                                    runsc_wrapper_ + "\"\nruntime_root = \"/run/brs" +
+                                    std::to_string(::getpid()) + "\"\n";
+        }
         daemon_ = std::make_unique<BerthdInstance>(options);
         ASSERT_TRUE(daemon_->start()) << daemon_->log();
         connect();
@@ -284,7 +298,14 @@ protected:
         // Before berthd's directory (with the bundles) goes.
         berth::test::kill_leftover_shims(pods_, containers_);
         daemon_.reset();
+        if (!runsc_wrapper_.empty()) {
+            ::unlink(runsc_wrapper_.c_str());
+            std::error_code ignored;
+            fs::remove_all("/run/brs" + std::to_string(::getpid()), ignored);
+        }
     }
+
+    std::string runsc_wrapper_;
 
     void connect() {
         runtime_ = daemon_->runtime();
@@ -593,6 +614,30 @@ TEST_F(VmRuntimeTest, AnOomKillIsReportedAsOomKilled) {
     EXPECT_EQ(exited.reason(), "OOMKilled")
         << "exit code " << exited.exit_code() << ", message: " << exited.message();
     EXPECT_EQ(exited.exit_code(), 137);
+    stop_and_remove_pod(pod);
+}
+
+// gVisor is no VM runtime but an OCI one (berth-conmon supervises runsc);
+// its handler example lives beside the VM ones, and so does its test. Pods
+// of an OCI handler carry no sandbox grouping annotations, which runsc would
+// otherwise take for a sandbox to join.
+TEST_F(VmRuntimeTest, RunscServesAsAnOciHandler) {
+    if (::access(kRunsc, X_OK) != 0) {
+        GTEST_SKIP() << "SKIPPED: " << kRunsc
+                     << " is missing (Debian package runsc), so gVisor as an oci handler is NOT "
+                        "tested";
+    }
+    const auto pod = run_pod("gvisorpod", "runsc");
+    ASSERT_FALSE(pod.empty());
+    const auto id = run(pod, config("gv", {"sh", "-c", "dmesg | head -1; echo done; exit 4"}));
+    ASSERT_FALSE(id.empty());
+    const auto exited = wait_exited(id, 30s);
+    EXPECT_EQ(exited.exit_code(), 4);
+    const std::string log = read_file(log_directory("gvisorpod") + "/gv.log");
+    EXPECT_NE(log.find("Starting gVisor"), std::string::npos)
+        << "the container did not run on gVisor's kernel; its log:\n"
+        << log;
+    EXPECT_NE(log.find("stdout F done"), std::string::npos) << log;
     stop_and_remove_pod(pod);
 }
 

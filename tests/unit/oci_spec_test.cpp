@@ -746,11 +746,11 @@ TEST(OciSpecAnnotations, CriAndKubernetes) {
     Fixture f;
     (*f.container.mutable_annotations())["user.key"] = "v";
     (*f.container.mutable_annotations())["io.kubernetes.cri.sandbox-id"] = "forged";
+    (*f.container.mutable_annotations())["io.kubernetes.cri.container-type"] = "sandbox";
     const auto annotations = f.build()["annotations"];
+    // No sandbox task (an OCI handler's pod): no grouping pair, forged or not.
     const json expected = {
         {"user.key", "v"},
-        {"io.kubernetes.cri.container-type", "container"},
-        {"io.kubernetes.cri.sandbox-id", std::string(64, 'a')},
         {"io.kubernetes.cri.sandbox-name", "pod-a"},
         {"io.kubernetes.cri.sandbox-namespace", "ns-a"},
         {"io.kubernetes.cri.sandbox-uid", "uid-a"},
@@ -764,6 +764,12 @@ TEST(OciSpecAnnotations, CriAndKubernetes) {
         {"io.berth.log-path", "/var/log/pods/x/web/0.log"},
     };
     EXPECT_EQ(annotations, expected);
+
+    // A VM handler's pod: the container joins the pod's sandbox task.
+    f.sandbox.sandbox_task = true;
+    const auto grouped = f.build()["annotations"];
+    EXPECT_EQ(grouped["io.kubernetes.cri.container-type"], "container");
+    EXPECT_EQ(grouped["io.kubernetes.cri.sandbox-id"], std::string(64, 'a'));
 }
 
 }  // namespace

@@ -564,8 +564,16 @@ json annotations_section(const SpecInputs& in) {
     const auto& pod = in.pod->metadata();
     const std::string& container_name = in.container->metadata().name();
     // Set after the request's own so that a request cannot forge them.
-    annotations["io.kubernetes.cri.container-type"] = "container";
-    annotations["io.kubernetes.cri.sandbox-id"] = in.sandbox->id;
+    // The grouping pair tells a runtime that the container joins the pod's
+    // sandbox task (Kata, containerd's shims and gVisor read it). Only pods
+    // of a VM handler have one: an OCI runtime that reads it (runsc) would
+    // look for a sandbox that does not exist.
+    annotations.erase("io.kubernetes.cri.container-type");
+    annotations.erase("io.kubernetes.cri.sandbox-id");
+    if (in.sandbox->sandbox_task) {
+        annotations["io.kubernetes.cri.container-type"] = "container";
+        annotations["io.kubernetes.cri.sandbox-id"] = in.sandbox->id;
+    }
     annotations["io.kubernetes.cri.sandbox-name"] = pod.name();
     annotations["io.kubernetes.cri.sandbox-namespace"] = pod.namespace_();
     annotations["io.kubernetes.cri.sandbox-uid"] = pod.uid();
