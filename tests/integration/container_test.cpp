@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "berthd_instance.hpp"
+#include "cri_log_text.hpp"
 #include "crun_host.hpp"
 #include "mount_cleanup.hpp"
 #include "test_registry.hpp"
@@ -21,6 +22,7 @@
 namespace v1 = runtime::v1;
 namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
+using berth::test::cri_log_text;
 using berth::test::deadline_context;
 using berth::test::prepare_host_for_crun;
 using berth::test::read_file;
@@ -190,27 +192,6 @@ protected:
         return read_file(daemon_->dir() / ("logs/pod/" + name + ".log"));
     }
 
-    // The text of the log's records for `stream`, with P pieces joined.
-    static std::string log_text(const std::string& log, const std::string& stream) {
-        static const std::regex record(R"(^(\S+) (stdout|stderr) ([PF]) (.*)$)");
-        std::string text;
-        std::istringstream lines(log);
-        std::string line;
-        while (std::getline(lines, line)) {
-            std::smatch match;
-            if (!std::regex_match(line, match, record)) {
-                ADD_FAILURE() << "not a CRI log line: " << line.substr(0, 200);
-                continue;
-            }
-            if (match[2] != stream)
-                continue;
-            text += match[4].str();
-            if (match[3] == "F")
-                text += "\n";
-        }
-        return text;
-    }
-
     static TestRegistry* registry_;
     std::unique_ptr<BerthdInstance> daemon_;
     std::unique_ptr<v1::RuntimeService::Stub> runtime_;
@@ -234,8 +215,8 @@ TEST_F(ContainerTest, RunsLogsAndExitsWithItsCode) {
     EXPECT_EQ(exited.image_id(),
               TestRegistry::images().at("busybox:multi").at("config").get<std::string>());
     const std::string log = log_of("seven");
-    EXPECT_EQ(log_text(log, "stdout"), "out\n");
-    EXPECT_EQ(log_text(log, "stderr"), "err\n");
+    EXPECT_EQ(cri_log_text(log, "stdout"), "out\n");
+    EXPECT_EQ(cri_log_text(log, "stderr"), "err\n");
     EXPECT_TRUE(std::regex_search(
         log, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F out)")))
         << log;
@@ -311,7 +292,7 @@ TEST_F(ContainerTest, ReadOnlyRootAndSeccomp) {
         config("readonly", {"sh", "-c", "touch /written && echo wrote || echo refused"});
     readonly.mutable_linux()->mutable_security_context()->set_readonly_rootfs(true);
     wait_exited(run(readonly));
-    EXPECT_EQ(log_text(log_of("readonly"), "stdout"), "refused\n");
+    EXPECT_EQ(cri_log_text(log_of("readonly"), "stdout"), "refused\n");
 
     // RuntimeDefault refuses unshare(2); Unconfined allows it.
     auto confined = config("confined", {"/bin/busybox", "unshare", "-U", "true"});
@@ -346,7 +327,7 @@ TEST_F(ContainerTest, PartialLinesAreLoggedWhole) {
                                            "i=0; s=aaaaaaaaaaaaaaaa; while [ $i -lt 12 ]; do "
                                            "s=$s$s; i=$((i+1)); done; echo $s; printf tail"}));
     wait_exited(id);
-    const std::string text = log_text(log_of("partial"), "stdout");
+    const std::string text = cri_log_text(log_of("partial"), "stdout");
     // 16 * 2^12 = 65536 characters on one line, then "tail" without a newline.
     ASSERT_EQ(text.size(), 65536u + 1 + 4 + 1) << text.substr(0, 100);
     EXPECT_EQ(text.substr(0, 65536), std::string(65536, 'a'));

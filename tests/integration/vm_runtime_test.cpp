@@ -27,6 +27,7 @@
 
 #include "berth/stream/remote_command_client.hpp"
 #include "berthd_instance.hpp"
+#include "cri_log_text.hpp"
 #include "crun_host.hpp"
 #include "shim_processes.hpp"
 #include "test_registry.hpp"
@@ -35,8 +36,10 @@ namespace v1 = runtime::v1;
 namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
 using berth::test::BerthdOptions;
+using berth::test::cri_log_text;
 using berth::test::deadline_context;
 using berth::test::eventually;
+using berth::test::kCriLogTimestamp;
 using berth::test::kShimBinary;
 using berth::test::kShimRuncRoot;
 using berth::test::pids_with_argument;
@@ -57,9 +60,6 @@ using Clock = std::chrono::steady_clock;
 // The runtime handler the tests configure with runtime_type = "vm".
 constexpr const char* kVm = "shim";
 constexpr const char* kRunsc = "/usr/bin/runsc";
-
-// A timestamp as RFC 3339 with nanoseconds (Go's RFC3339Nano trims zeros).
-constexpr const char* kTimestamp = R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d))";
 
 // Runs `action` once, on scope exit unless it ran earlier.
 class ScopeGuard {
@@ -176,29 +176,6 @@ std::shared_ptr<RemoteSession> start_session(
         session->changed.notify_all();
     }).detach();
     return session;
-}
-
-// The text of a CRI log's records for `stream`, with P pieces joined; a
-// line that is no CRI record fails the test.
-std::string log_text(const std::string& log, const std::string& stream) {
-    static const std::regex record(std::string("^") + kTimestamp +
-                                   R"( (stdout|stderr) ([PF]) (.*)$)");
-    std::string text;
-    std::istringstream lines(log);
-    std::string line;
-    while (std::getline(lines, line)) {
-        std::smatch match;
-        if (!std::regex_match(line, match, record)) {
-            ADD_FAILURE() << "not a CRI log line: " << line.substr(0, 200);
-            continue;
-        }
-        if (match[3] != stream)
-            continue;
-        text += match[5].str();
-        if (match[4] == "F")
-            text += "\n";
-    }
-    return text;
 }
 
 // The N of each "b-N" line in a log, in order.
@@ -546,13 +523,13 @@ TEST_F(VmRuntimeTest, PodAndContainerLifecycleThroughTheShim) {
     EXPECT_EQ(status(talker).state(), v1::CONTAINER_RUNNING);
     wait_for_log("vmpod", "talker", "oops");
     const std::string log = wait_for_log("vmpod", "talker", "hello");
-    EXPECT_EQ(log_text(log, "stdout"), "hello\n") << log;
-    EXPECT_EQ(log_text(log, "stderr"), "oops\n") << log;
+    EXPECT_EQ(cri_log_text(log, "stdout"), "hello\n") << log;
+    EXPECT_EQ(cri_log_text(log, "stderr"), "oops\n") << log;
     EXPECT_TRUE(std::regex_search(
-        log, std::regex(std::string("(^|\n)") + kTimestamp + " stdout F hello\n")))
+        log, std::regex(std::string("(^|\n)") + kCriLogTimestamp + " stdout F hello\n")))
         << log;
-    EXPECT_TRUE(
-        std::regex_search(log, std::regex(std::string("(^|\n)") + kTimestamp + " stderr F oops\n")))
+    EXPECT_TRUE(std::regex_search(
+        log, std::regex(std::string("(^|\n)") + kCriLogTimestamp + " stderr F oops\n")))
         << log;
     EXPECT_EQ(status(talker).log_path(), log_directory("vmpod") + "/talker.log");
 
@@ -773,7 +750,7 @@ TEST_F(VmRuntimeTest, RestartFindsRunningContainersAndExitsMissedWhileDown) {
     EXPECT_EQ(a_status.reason(), "Error");
     EXPECT_GT(a_status.finished_at(), a_status.started_at());
     const auto a_log = wait_for_log("restartpod", "a", "a-done");
-    EXPECT_EQ(log_text(a_log, "stdout"), "a-start\na-done\n") << a_log;
+    EXPECT_EQ(cri_log_text(a_log, "stdout"), "a-start\na-done\n") << a_log;
 
     EXPECT_EQ(status(b).state(), v1::CONTAINER_RUNNING);
     const int at_restart = last_counter(log_of("restartpod", "b"));
@@ -992,7 +969,8 @@ TEST_P(VmRuntimeSameSpecTest, EchoGivesTheSameLogAndExitCode) {
     EXPECT_EQ(exited.exit_code(), 0);
     EXPECT_EQ(exited.reason(), "Completed");
     const auto log = wait_for_log(name, "same", "same\n");
-    EXPECT_TRUE(std::regex_match(log, std::regex(std::string(kTimestamp) + " stdout F same\n")))
+    EXPECT_TRUE(
+        std::regex_match(log, std::regex(std::string(kCriLogTimestamp) + " stdout F same\n")))
         << "under " << handler << " the log is:\n"
         << log;
     stop_and_remove_pod(pod);
