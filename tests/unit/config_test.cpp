@@ -113,6 +113,7 @@ pids_limit = 4096
 runtime_path = "/usr/bin/containerd-shim-kata-v2"
 runtime_type = "vm"
 runtime_config_path = "/etc/kata/configuration.toml"
+shim_timeout = 120
 
 [berth.image]
 insecure_registries = ["127.0.0.1:5000"]
@@ -148,6 +149,8 @@ port = 9537
     EXPECT_EQ(kata.runtime_type, config::RuntimeType::Vm);
     EXPECT_EQ(kata.runtime_path, "/usr/bin/containerd-shim-kata-v2");
     EXPECT_EQ(kata.runtime_root, "/run/berth/oci/kata");
+    EXPECT_EQ(kata.runtime_config_path, "/etc/kata/configuration.toml");
+    EXPECT_EQ(kata.shim_timeout, 120);
     EXPECT_EQ(cfg.image.mirrors.at("registry.k8s.io").size(), 2u);
     EXPECT_EQ(cfg.image.image_volumes, config::ImageVolumes::Bind);
     EXPECT_EQ(cfg.image.pinned_images,
@@ -294,6 +297,11 @@ INSTANTIATE_TEST_SUITE_P(
                       "[berth.runtime.runtimes.runc]\nruntime_type = \"banana\"\n",
                       "berth.conf:2: berth.runtime.runtimes.runc.runtime_type: must be one of "
                       "\"oci\", \"vm\", not \"banana\""},
+        BadConfigCase{"shim_timeout_zero",
+                      "[berth.runtime.runtimes.kata]\nruntime_type = \"vm\"\n"
+                      "runtime_path = \"/usr/bin/containerd-shim-kata-v2\"\nshim_timeout = 0\n",
+                      "berth.conf:4: berth.runtime.runtimes.kata.shim_timeout: must be a positive "
+                      "number of seconds"},
         BadConfigCase{
             "runtime_not_a_table", "[berth.runtime.runtimes]\nrunc = \"/usr/sbin/runc\"\n",
             "berth.conf:2: berth.runtime.runtimes.runc: expected a table, found a string"},
