@@ -57,10 +57,14 @@ RuntimeSet::RuntimeSet(const config::Config& config, std::string conmon)
     }
 }
 
+oci::RuntimeImpl* RuntimeSet::find(const std::string& handler) const {
+    const auto found = runtimes_.find(handler);
+    return found == runtimes_.end() ? nullptr : found->second.get();
+}
+
 oci::RuntimeImpl& RuntimeSet::get(const std::string& handler) const {
-    if (const auto found = runtimes_.find(handler); found != runtimes_.end()) {
-        return *found->second;
-    }
+    if (auto* runtime = find(handler))
+        return *runtime;
     if (const auto why = unavailable_.find(handler); why != unavailable_.end()) {
         throw StatusError(why->second.first, why->second.second);
     }

@@ -25,6 +25,8 @@ public:
     // FAILED_PRECONDITION for one that cannot work on this host (no
     // berth-conmon, a runtime_root too long for socket paths).
     oci::RuntimeImpl& get(const std::string& handler) const;
+    // The handler's runtime, or nullptr when it is unknown or unusable.
+    oci::RuntimeImpl* find(const std::string& handler) const;
     std::string exits_directory() const { return exits_directory_; }
 
 private:

@@ -164,10 +164,9 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
         enter_pod_cgroup(parent_path, record.id, 0);
         rollback.add("the pod cgroup", [&record] { remove_pod_cgroup(record.cgroup_path); });
     }
-    const auto* handler = handlers_.find(record.runtime_handler);
-    if (handler != nullptr && handler->runtime_type == config::RuntimeType::Vm) {
+    oci::RuntimeImpl* runtime = runtimes_.find(record.runtime_handler);
+    if (runtime != nullptr && runtime->runs_sandbox_task()) {
         // The runtime's sandbox task is the pod's init (and, with Kata, its VM).
-        oci::RuntimeImpl* runtime = &runtimes_.get(record.runtime_handler);
         const std::string rootfs = dir + "/rootfs";
         std::filesystem::create_directories(rootfs);
         write_derived_file(dir + "/config.json",

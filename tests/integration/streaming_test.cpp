@@ -18,6 +18,7 @@
 #include "berth/stream/remote_command_client.hpp"
 #include "berthd_instance.hpp"
 #include "temp_dir.hpp"
+#include "test_pipe.hpp"
 #include "test_registry.hpp"
 
 namespace v1 = runtime::v1;
@@ -27,38 +28,14 @@ using berth::test::run_command;
 using berth::test::TestRegistry;
 using namespace std::chrono_literals;
 
+using berth::test::Pipe;
+
 namespace {
 
 // A pod network of loopback only: the pod gets a network namespace of its own
 // (so port forwarding must enter it) without a bridge to set up.
 constexpr const char* kLoopbackNetwork =
     R"({"cniVersion":"0.4.0","name":"loopback-only","plugins":[{"type":"loopback"}]})";
-
-// Both ends of a local pipe, closed on scope exit.
-struct Pipe {
-    int read = -1;
-    int write = -1;
-    Pipe() {
-        int fds[2];
-        EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-        read = fds[0];
-        write = fds[1];
-    }
-    ~Pipe() {
-        close_read();
-        close_write();
-    }
-    void close_read() {
-        if (read >= 0)
-            ::close(read);
-        read = -1;
-    }
-    void close_write() {
-        if (write >= 0)
-            ::close(write);
-        write = -1;
-    }
-};
 
 // Reads a pipe to its end on a thread of its own.
 class Collector {

@@ -28,8 +28,10 @@
 #include "berth/stream/remote_command_client.hpp"
 #include "berthd_instance.hpp"
 #include "cri_log_text.hpp"
+#include "cri_session.hpp"
 #include "crun_host.hpp"
 #include "shim_processes.hpp"
+#include "test_pipe.hpp"
 #include "test_registry.hpp"
 
 namespace v1 = runtime::v1;
@@ -37,6 +39,7 @@ namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
 using berth::test::BerthdOptions;
 using berth::test::cri_log_text;
+using berth::test::CriSession;
 using berth::test::deadline_context;
 using berth::test::eventually;
 using berth::test::kCriLogTimestamp;
@@ -52,6 +55,8 @@ using berth::test::shim_socket;
 using berth::test::TestRegistry;
 using berth::test::wait_for_serving_shim;
 using namespace std::chrono_literals;
+
+using berth::test::Pipe;
 
 namespace {
 
@@ -78,35 +83,6 @@ public:
 
 private:
     std::function<void()> action_;
-};
-
-// Both ends of a local pipe, closed when it goes.
-struct Pipe {
-    int read = -1;
-    int write = -1;
-    Pipe() {
-        int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) == 0) {
-            read = fds[0];
-            write = fds[1];
-        }
-    }
-    ~Pipe() {
-        close_read();
-        close_write();
-    }
-    Pipe(const Pipe&) = delete;
-    Pipe& operator=(const Pipe&) = delete;
-    void close_read() {
-        if (read >= 0)
-            ::close(read);
-        read = -1;
-    }
-    void close_write() {
-        if (write >= 0)
-            ::close(write);
-        write = -1;
-    }
 };
 
 // One exec or attach session through the streaming server, run on threads
@@ -259,21 +235,11 @@ protected:
         }
         // Whatever a test left (it failed half-way), removed through the API
         // first, then by force, so that no shim or container outlives it.
-        if (runtime_ && daemon_ && daemon_->process().running()) {
-            v1::ListPodSandboxResponse pods;
-            auto context = deadline_context(60s);
-            if (runtime_->ListPodSandbox(context.get(), {}, &pods).ok()) {
-                for (const auto& pod : pods.items()) {
-                    v1::RemovePodSandboxRequest remove;
-                    remove.set_pod_sandbox_id(pod.id());
-                    v1::RemovePodSandboxResponse removed;
-                    auto remove_context = deadline_context(60s);
-                    (void)runtime_->RemovePodSandbox(remove_context.get(), remove, &removed);
-                }
-            }
-        }
+        if (cri_ && daemon_ && daemon_->process().running())
+            cri_->remove_all_pods();
         // Before berthd's directory (with the bundles) goes.
         berth::test::kill_leftover_shims(pods_, containers_);
+        cri_.reset();  // it refers to the daemon
         daemon_.reset();
         if (!runsc_wrapper_.empty()) {
             ::unlink(runsc_wrapper_.c_str());
@@ -285,6 +251,7 @@ protected:
     std::string runsc_wrapper_;
 
     void connect() {
+        cri_ = std::make_unique<CriSession>(*daemon_);
         runtime_ = daemon_->runtime();
         images_ = daemon_->image();
     }
@@ -296,62 +263,27 @@ protected:
     }
 
     std::string run_pod(const std::string& name, const std::string& handler) {
-        v1::RunPodSandboxRequest request;
-        request.set_runtime_handler(handler);
-        auto* config = request.mutable_config();
-        config->mutable_metadata()->set_name(name);
-        config->mutable_metadata()->set_namespace_("default");
-        config->mutable_metadata()->set_uid(name + "-uid");
-        config->set_log_directory(log_directory(name));
-        config->mutable_linux()
-            ->mutable_security_context()
-            ->mutable_namespace_options()
-            ->set_network(v1::NODE);
-        v1::RunPodSandboxResponse response;
-        auto context = deadline_context(60s);
-        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
-        EXPECT_TRUE(status.ok()) << "RunPodSandbox with runtime handler \"" << handler
-                                 << "\": " << status.error_message();
-        if (!response.pod_sandbox_id().empty()) {
-            pod_configs_[response.pod_sandbox_id()] = *config;
-            pods_.push_back(response.pod_sandbox_id());
-        }
-        return response.pod_sandbox_id();
+        const auto id = cri_->run_pod(name, "", handler);
+        if (!id.empty())
+            pods_.push_back(id);
+        return id;
     }
 
     static v1::ContainerConfig config(const std::string& name,
                                       const std::vector<std::string>& command) {
-        v1::ContainerConfig config;
-        config.mutable_metadata()->set_name(name);
-        config.mutable_image()->set_image(image());
-        for (const auto& part : command)
-            config.add_command(part);
-        config.set_log_path(name + ".log");
-        return config;
+        return CriSession::container(name, image(), command);
     }
 
+    // Remembered, so that TearDown can end what a failed test leaves behind.
     grpc::Status create(const std::string& pod, const v1::ContainerConfig& config,
                         std::string* id) {
-        v1::CreateContainerRequest request;
-        request.set_pod_sandbox_id(pod);
-        *request.mutable_config() = config;
-        *request.mutable_sandbox_config() = pod_configs_[pod];
-        v1::CreateContainerResponse response;
-        auto context = deadline_context(60s);
-        const auto status = runtime_->CreateContainer(context.get(), request, &response);
-        *id = response.container_id();
+        const auto status = cri_->create(pod, config, id);
         if (!id->empty())
             containers_.push_back(*id);
         return status;
     }
 
-    grpc::Status start(const std::string& id) {
-        v1::StartContainerRequest request;
-        request.set_container_id(id);
-        v1::StartContainerResponse response;
-        auto context = deadline_context(60s);
-        return runtime_->StartContainer(context.get(), request, &response);
-    }
+    grpc::Status start(const std::string& id) { return cri_->start(id); }
 
     // Creates and starts; "" and a test failure when either fails.
     std::string run(const std::string& pod, const v1::ContainerConfig& config) {
@@ -368,21 +300,10 @@ protected:
     }
 
     grpc::Status stop(const std::string& id, std::int64_t timeout) {
-        v1::StopContainerRequest request;
-        request.set_container_id(id);
-        request.set_timeout(timeout);
-        v1::StopContainerResponse response;
-        auto context = deadline_context(60s);
-        return runtime_->StopContainer(context.get(), request, &response);
+        return cri_->stop(id, timeout);
     }
 
-    grpc::Status remove(const std::string& id) {
-        v1::RemoveContainerRequest request;
-        request.set_container_id(id);
-        v1::RemoveContainerResponse response;
-        auto context = deadline_context(60s);
-        return runtime_->RemoveContainer(context.get(), request, &response);
-    }
+    grpc::Status remove(const std::string& id) { return cri_->remove(id); }
 
     v1::ContainerStatus status(const std::string& id, grpc::Status* result = nullptr,
                                std::chrono::milliseconds limit = 10s) {
@@ -413,31 +334,11 @@ protected:
         return current;
     }
 
-    v1::PodSandboxStatus pod_status(const std::string& id) {
-        v1::PodSandboxStatusRequest request;
-        request.set_pod_sandbox_id(id);
-        v1::PodSandboxStatusResponse response;
-        auto context = deadline_context();
-        const auto result = runtime_->PodSandboxStatus(context.get(), request, &response);
-        EXPECT_TRUE(result.ok()) << "PodSandboxStatus: " << result.error_message();
-        return response.status();
-    }
+    v1::PodSandboxStatus pod_status(const std::string& id) { return cri_->pod_status(id).status(); }
 
-    grpc::Status stop_pod(const std::string& id) {
-        v1::StopPodSandboxRequest request;
-        request.set_pod_sandbox_id(id);
-        v1::StopPodSandboxResponse response;
-        auto context = deadline_context(60s);
-        return runtime_->StopPodSandbox(context.get(), request, &response);
-    }
+    grpc::Status stop_pod(const std::string& id) { return cri_->stop_pod(id); }
 
-    grpc::Status remove_pod(const std::string& id) {
-        v1::RemovePodSandboxRequest request;
-        request.set_pod_sandbox_id(id);
-        v1::RemovePodSandboxResponse response;
-        auto context = deadline_context(60s);
-        return runtime_->RemovePodSandbox(context.get(), request, &response);
-    }
+    grpc::Status remove_pod(const std::string& id) { return cri_->remove_pod(id); }
 
     // Stops and removes a pod (each must succeed), then checks that no shim
     // of it is left within 10 s.
@@ -498,7 +399,7 @@ protected:
     std::unique_ptr<BerthdInstance> daemon_;
     std::unique_ptr<v1::RuntimeService::Stub> runtime_;
     std::unique_ptr<v1::ImageService::Stub> images_;
-    std::map<std::string, v1::PodSandboxConfig> pod_configs_;
+    std::unique_ptr<CriSession> cri_;
     // Every pod and container made, for the safety net in TearDown.
     std::vector<std::string> pods_, containers_;
 };

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,9 +34,11 @@ public:
     }
 
     // A pod on the host network; with `cgroup_parent` it gets its own
-    // cgroup below that parent.
-    std::string run_pod(const std::string& name, const std::string& cgroup_parent = "") {
+    // cgroup below that parent; `handler` "" is the daemon's default.
+    std::string run_pod(const std::string& name, const std::string& cgroup_parent = "",
+                        const std::string& handler = "") {
         runtime::v1::RunPodSandboxRequest request;
+        request.set_runtime_handler(handler);
         auto* config = request.mutable_config();
         config->mutable_metadata()->set_name(name);
         config->mutable_metadata()->set_namespace_("default");
@@ -47,11 +50,13 @@ public:
             ->set_network(runtime::v1::NODE);
         if (!cgroup_parent.empty())
             config->mutable_linux()->set_cgroup_parent(cgroup_parent);
-        pod_config_ = *config;
         runtime::v1::RunPodSandboxResponse response;
         auto context = deadline_context(std::chrono::seconds(60));
         const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
-        EXPECT_TRUE(status.ok()) << status.error_message();
+        EXPECT_TRUE(status.ok()) << "RunPodSandbox " << name << " (runtime handler \"" << handler
+                                 << "\"): " << status.error_message();
+        if (!response.pod_sandbox_id().empty())
+            pod_configs_[response.pod_sandbox_id()] = *config;
         return response.pod_sandbox_id();
     }
 
@@ -71,7 +76,7 @@ public:
         runtime::v1::CreateContainerRequest request;
         request.set_pod_sandbox_id(pod);
         *request.mutable_config() = config;
-        *request.mutable_sandbox_config() = pod_config_;
+        *request.mutable_sandbox_config() = pod_configs_[pod];
         runtime::v1::CreateContainerResponse response;
         auto context = deadline_context(std::chrono::seconds(60));
         const auto status = runtime_->CreateContainer(context.get(), request, &response);
@@ -138,6 +143,22 @@ public:
         return response;
     }
 
+    grpc::Status stop_pod(const std::string& id) {
+        runtime::v1::StopPodSandboxRequest request;
+        request.set_pod_sandbox_id(id);
+        runtime::v1::StopPodSandboxResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        return runtime_->StopPodSandbox(context.get(), request, &response);
+    }
+
+    grpc::Status remove_pod(const std::string& id) {
+        runtime::v1::RemovePodSandboxRequest request;
+        request.set_pod_sandbox_id(id);
+        runtime::v1::RemovePodSandboxResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        return runtime_->RemovePodSandbox(context.get(), request, &response);
+    }
+
     // Removes every pod (and so every container) through the API, so that
     // nothing outlives the test.
     void remove_all_pods() {
@@ -158,7 +179,8 @@ private:
     const BerthdInstance& daemon_;
     std::unique_ptr<runtime::v1::RuntimeService::Stub> runtime_;
     std::unique_ptr<runtime::v1::ImageService::Stub> images_;
-    runtime::v1::PodSandboxConfig pod_config_;
+    // What each pod was run with: CreateContainer passes it along.
+    std::map<std::string, runtime::v1::PodSandboxConfig> pod_configs_;
 };
 
 }  // namespace berth::test

@@ -305,17 +305,18 @@ int RuntimeVM::create(const CreateOptions& options) {
     record.terminal = options.terminal;
     record.log_path = options.log_path;
     record.log_size_max = options.log_size_max;
-    vm::write_task_record(directory, record);
     auto task = open_task(options.id, record, pod->shim);
     if (!options_.fifo_keeper.empty()) {
         task->record.keeper_pid = vm::start_fifo_keeper(options_.fifo_keeper, options.id,
                                                         task->stdout_path, task->stderr_path);
-        try {
-            vm::write_task_record(directory, task->record);
-        } catch (...) {
-            vm::stop_fifo_keeper(task->record.keeper_pid, options.id);
-            throw;
-        }
+    }
+    // Written once, before the shim hears of the task: remove() finds the
+    // keeper and the pod through it whatever fails from here.
+    try {
+        vm::write_task_record(directory, task->record);
+    } catch (...) {
+        vm::stop_fifo_keeper(task->record.keeper_pid, options.id);
+        throw;
     }
 
     task_api::CreateTaskRequest request;
