@@ -42,6 +42,7 @@ void decode_runtime(TableReader& berth, RuntimeConfig& runtime, Origins& origins
     reader.read("default_capabilities", runtime.default_capabilities);
     reader.read("default_sysctls", runtime.default_sysctls);
     reader.read("pids_limit", runtime.pids_limit);
+    reader.read("seccomp_use_default_when_empty", runtime.seccomp_use_default_when_empty);
     const std::string runtimes_path = reader.key_path("runtimes");
     for (const auto& [name, table] : reader.tables_in("runtimes")) {
         // A table for a built-in handler refines it key by key; any other

@@ -88,6 +88,7 @@ nlohmann::ordered_json to_json(const Config& config) {
              {"default_capabilities", runtime.default_capabilities},
              {"default_sysctls", runtime.default_sysctls},
              {"pids_limit", runtime.pids_limit},
+             {"seccomp_use_default_when_empty", runtime.seccomp_use_default_when_empty},
              {"runtimes", runtimes},
          }},
         {"image",

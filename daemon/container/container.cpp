@@ -54,7 +54,7 @@ std::string container_name(const runtime::v1::ContainerMetadata& metadata,
 }
 
 nlohmann::json to_json(const Container& container) {
-    return {
+    nlohmann::json json = {
         {"id", container.id},
         {"name", container.name},
         {"sandbox_id", container.sandbox_id},
@@ -75,6 +75,9 @@ nlohmann::json to_json(const Container& container) {
         {"bundle", container.bundle},
         {"rootfs", container.rootfs},
     };
+    if (container.user)
+        json["user"] = to_json(*container.user);
+    return json;
 }
 
 void from_json(const nlohmann::json& json, Container& container) {
@@ -98,6 +101,8 @@ void from_json(const nlohmann::json& json, Container& container) {
         container.log_path = json.at("log_path").get<std::string>();
         container.bundle = json.at("bundle").get<std::string>();
         container.rootfs = json.at("rootfs").get<std::string>();
+        if (json.contains("user"))
+            container.user = process_user_from_json(json["user"]);
     } catch (const nlohmann::json::exception& error) {
         throw std::runtime_error(std::string("malformed container record: ") + error.what());
     }

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "berth/cri_api.hpp"
+#include "container/process_user.hpp"
 #include "record_store.hpp"
 
 namespace berth::daemon::container {
@@ -39,6 +41,9 @@ struct Container {
     std::string log_path;  // the CRI log file
     std::string bundle;    // directory holding config.json
     std::string rootfs;    // the overlay mount point
+    // Who its process was started as (the spec's process.user); absent in
+    // records written before it was kept.
+    std::optional<ProcessUser> user;
 };
 
 const char* to_string(ContainerState state);

@@ -191,6 +191,7 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     inputs.container_dir = record.bundle;
     inputs.config = settings.get();
     inputs.log_path = record.log_path;
+    inputs.recursive_read_only_mounts = runtime.features().recursive_read_only_mounts;
     const auto& namespaces = config.linux().security_context().namespace_options();
     if (namespaces.pid() == v1::TARGET) {
         const int target = pid_of(store_.resolve(namespaces.target_id()));
@@ -206,6 +207,7 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
         throw invalid_argument(error.what());
     }
     write_derived_file(record.bundle + "/config.json", spec.dump(2), 0600);
+    record.user = spec_process_user(spec);
     fs::create_directories(fs::path(record.log_path).parent_path());
 
     oci::CreateOptions options;
@@ -314,8 +316,17 @@ void ContainerManager::stop_for_removal_locked(const std::string& id) {
 }
 
 void ContainerManager::stop(const std::string& id_or_prefix, std::int64_t timeout_seconds) {
-    const std::string id = store_.resolve(id_or_prefix);
-    with_container_locked(id, [&] { stop_locked(id, timeout_seconds); });
+    // An unknown id is stopped already (kubelet retries a stop whose answer
+    // it lost, after the remove went through): success, as CRI-O answers.
+    const std::string id = store_.resolve_if_known(id_or_prefix);
+    if (id.empty())
+        return;
+    try {
+        with_container_locked(id, [&] { stop_locked(id, timeout_seconds); });
+    } catch (const StatusError& error) {
+        if (error.code() != grpc::StatusCode::NOT_FOUND)
+            throw;  // removed meanwhile: stopped too
+    }
 }
 
 void ContainerManager::remove(const std::string& id_or_prefix) {

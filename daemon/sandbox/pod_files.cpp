@@ -1,5 +1,8 @@
 #include "sandbox/pod_files.hpp"
 
+#include <unistd.h>
+
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -39,7 +42,38 @@ std::string resolv_conf_content(const runtime::v1::DNSConfig* dns,
 }
 
 std::string pod_hostname(const runtime::v1::PodSandboxConfig& config) {
-    return config.hostname().empty() ? config.metadata().name() : config.hostname();
+    return config.hostname().empty() ? node_hostname() : config.hostname();
+}
+
+std::string node_hostname() {
+    char name[HOST_NAME_MAX + 1] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0) {
+        return "";
+    }
+    return name;
+}
+
+std::string hostname_problem(const std::string& hostname) {
+    constexpr std::size_t kLongest = 64;  // sethostname(2) fails beyond
+    if (hostname.size() > kLongest) {
+        return "is " + std::to_string(hostname.size()) + " bytes long, more than " +
+               std::to_string(kLongest);
+    }
+    char previous = '.';
+    for (const char c : hostname) {
+        const bool alnum = std::isalnum(static_cast<unsigned char>(c)) != 0;
+        if (!alnum && c != '-' && c != '.') {
+            return "holds a character other than letters, digits, '-' and '.'";
+        }
+        if ((c == '.' && (previous == '.' || previous == '-')) || (c == '-' && previous == '.')) {
+            return "holds an empty label or one that starts or ends with '-'";
+        }
+        previous = c;
+    }
+    if (!hostname.empty() && (previous == '-' || previous == '.')) {
+        return "ends with '" + std::string(1, previous) + "'";
+    }
+    return "";
 }
 
 std::string hosts_content(const std::string& hostname, const std::string& ip) {

@@ -71,6 +71,9 @@ void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
     if (metadata.uid().empty()) {
         throw invalid_argument("config.metadata.uid is required");
     }
+    if (const auto problem = hostname_problem(config.hostname()); !problem.empty()) {
+        throw invalid_argument("config.hostname " + problem);
+    }
     if (handlers_.find(request.runtime_handler()) == nullptr) {
         throw invalid_argument(handlers_.unknown_handler_message(request.runtime_handler()));
     }

@@ -39,6 +39,17 @@ void fill_container_status(const container::Container& record, v1::ContainerStat
     if (record.config.linux().has_resources()) {
         *out->mutable_resources()->mutable_linux() = record.config.linux().resources();
     }
+    // The identity the runtime gave the first process: exactly the spec's
+    // uid, gid and groups (setgroups with additionalGids, which already hold
+    // the image's /etc/group memberships under the Merge policy). A pid is
+    // not read here: a VM runtime's pids are the guest's.
+    if (record.user) {
+        auto* linux_user = out->mutable_user()->mutable_linux();
+        linux_user->set_uid(record.user->uid);
+        linux_user->set_gid(record.user->gid);
+        for (const auto group : record.user->groups)
+            linux_user->add_supplemental_groups(group);
+    }
 }
 
 bool matches(const container::Container& record, const v1::ContainerFilter& filter) {

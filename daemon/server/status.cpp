@@ -46,15 +46,28 @@ grpc::Status CriRuntimeService::Status(grpc::ServerContext*, const v1::StatusReq
                       "Network plugin returns error: " + network.problem);
     }
 
-    // Kubelet reads the handler list to learn which names pods may use; the
-    // default handler is also reported under "", as containerd does. No
-    // optional feature (recursive read-only mounts, user namespaces) is
-    // claimed until it is built.
-    response->add_runtime_handlers()->set_name("");
+    // Kubelet reads the handler list to learn which names pods may use, and
+    // each handler's features to learn whether it may ask for recursive
+    // read-only mounts and user namespaces; the default handler is also
+    // reported under "", as containerd does.
+    const auto add_handler = [&](const std::string& reported_name, const std::string& name) {
+        auto* handler = response->add_runtime_handlers();
+        handler->set_name(reported_name);
+        auto* features = handler->mutable_features();
+        if (auto* runtime = state_.runtimes().find(name)) {
+            const auto supported = runtime->features();
+            features->set_recursive_read_only_mounts(supported.recursive_read_only_mounts);
+            features->set_user_namespaces(supported.user_namespaces);
+        }
+    };
+    add_handler("", handlers.default_name());
     for (const auto& name : handlers.names()) {
-        response->add_runtime_handlers()->set_name(name);
+        add_handler(name, name);
     }
-    response->mutable_features();
+    // Containers get exactly the supplementary groups their security
+    // context's policy says (Merge or Strict), and ContainerStatus reports
+    // the ones the process has.
+    response->mutable_features()->set_supplemental_groups_policy(true);
 
     if (request->verbose()) {
         (*response->mutable_info())["config"] = config::to_json(*config).dump();

@@ -6,9 +6,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <numeric>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -45,8 +49,12 @@ protected:
         registry_ = nullptr;
     }
 
-    void SetUp() override {
-        daemon_ = std::make_unique<BerthdInstance>();
+    void SetUp() override { start_daemon(); }
+
+    // A berthd of the test's own with `options`, the test images pulled and
+    // a pod `pod_` on the host network.
+    void start_daemon(berth::test::BerthdOptions options = {}) {
+        daemon_ = std::make_unique<BerthdInstance>(std::move(options));
         ASSERT_TRUE(daemon_->start()) << daemon_->log();
         connect();
         for (const auto* image : {"/busybox:multi", "/busybox:user"}) {
@@ -285,6 +293,52 @@ TEST_F(ContainerTest, UsersGroupsAndCapabilities) {
         ->mutable_capabilities()
         ->add_add_capabilities("NOPE");
     EXPECT_EQ(create(bad_cap, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+    // A group without a user would pair the image's user with a group
+    // meant for another one.
+    auto group_only = config("grouponly", {"id"});
+    group_only.mutable_linux()->mutable_security_context()->mutable_run_as_group()->set_value(2000);
+    const auto refused = create(group_only, nullptr);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(refused.error_message().find("run_as_group"), std::string::npos)
+        << refused.error_message();
+}
+
+// Merge (the default) adds the groups the image's /etc/group lists the user
+// in; Strict gives exactly the primary and the requested ones. Status
+// reports what the process has, `id -G` inside agrees.
+TEST_F(ContainerTest, SupplementalGroupsPolicyAndTheReportedUser) {
+    const auto sorted_numbers = [](const std::string& text) {
+        std::vector<std::int64_t> numbers;
+        std::istringstream in(text);
+        for (std::int64_t n = 0; in >> n;)
+            numbers.push_back(n);
+        std::sort(numbers.begin(), numbers.end());
+        return numbers;
+    };
+    for (const auto policy : {v1::Merge, v1::Strict}) {
+        const std::string name = policy == v1::Merge ? "merge" : "strict";
+        auto groups = config(name, {"id", "-G"}, "/busybox:user");
+        auto* context = groups.mutable_linux()->mutable_security_context();
+        context->mutable_run_as_user()->set_value(1000);
+        context->add_supplemental_groups(1234);
+        context->set_supplemental_groups_policy(policy);
+        const auto exited = wait_exited(run(groups));
+        const std::vector<std::int64_t> expected = policy == v1::Merge
+                                                       ? std::vector<std::int64_t>{1000, 1234, 2000}
+                                                       : std::vector<std::int64_t>{1000, 1234};
+        EXPECT_EQ(sorted_numbers(cri_log_text(log_of(name), "stdout")), expected) << name;
+        ASSERT_TRUE(exited.has_user()) << name;
+        EXPECT_EQ(exited.user().linux().uid(), 1000);
+        EXPECT_EQ(exited.user().linux().gid(), 1000);
+        const auto& reported = exited.user().linux().supplemental_groups();
+        EXPECT_EQ(sorted_numbers(std::accumulate(reported.begin(), reported.end(), std::string(),
+                                                 [](std::string all, std::int64_t g) {
+                                                     return all + std::to_string(g) + " ";
+                                                 })),
+                  expected)
+            << name;
+    }
 }
 
 TEST_F(ContainerTest, ReadOnlyRootAndSeccomp) {
@@ -311,6 +365,127 @@ TEST_F(ContainerTest, ReadOnlyRootAndSeccomp) {
     EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(result.error_message().find("/nonexistent/profile.json"), std::string::npos)
         << result.error_message();
+}
+
+// The CRI's seccomp contract, as critest checks it: no profile named means
+// unconfined, RuntimeDefault filters, a privileged container has no filter
+// whatever it names, and RuntimeDefault allows what a capability the
+// container has is for (unshare and sethostname with CAP_SYS_ADMIN).
+TEST_F(ContainerTest, SeccompFollowsTheCriContract) {
+    const auto seccomp_mode = [&](const std::string& name) {
+        const auto log = cri_log_text(log_of(name), "stdout");
+        const auto at = log.find("Seccomp:");
+        return at == std::string::npos ? log : log.substr(at, log.find('\n', at) - at);
+    };
+    const std::vector<std::string> show = {"sh", "-c", "grep Seccomp: /proc/self/status"};
+    wait_exited(run(config("unnamed", show)));
+    EXPECT_EQ(seccomp_mode("unnamed"), "Seccomp:\t0");
+
+    auto filtered = config("filtered", show);
+    filtered.mutable_linux()->mutable_security_context()->mutable_seccomp()->set_profile_type(
+        v1::SecurityProfile::RuntimeDefault);
+    wait_exited(run(filtered));
+    EXPECT_EQ(seccomp_mode("filtered"), "Seccomp:\t2");
+
+    const std::string refuse_all = daemon_->dir() / "refuse-all.json";
+    std::ofstream(refuse_all) << R"({"defaultAction": "SCMP_ACT_ERRNO"})";
+    auto privileged = config("privileged", show);
+    auto* context = privileged.mutable_linux()->mutable_security_context();
+    context->set_privileged(true);
+    context->mutable_seccomp()->set_profile_type(v1::SecurityProfile::Localhost);
+    context->mutable_seccomp()->set_localhost_ref(refuse_all);
+    wait_exited(run(privileged));
+    EXPECT_EQ(seccomp_mode("privileged"), "Seccomp:\t0");
+
+    // A UTS namespace of the container's own: the node's hostname is safe.
+    const std::vector<std::string> rename = {
+        "/bin/busybox", "unshare", "-u", "/bin/sh", "-c", "hostname inner && hostname"};
+    for (const bool admin : {true, false}) {
+        const std::string name = admin ? "admin" : "noadmin";
+        auto renamer = config(name, rename);
+        auto* security = renamer.mutable_linux()->mutable_security_context();
+        security->mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault);
+        if (admin)
+            security->mutable_capabilities()->add_add_capabilities("SYS_ADMIN");
+        const auto exited = wait_exited(run(renamer));
+        if (admin) {
+            EXPECT_EQ(exited.exit_code(), 0) << log_of(name);
+            EXPECT_EQ(cri_log_text(log_of(name), "stdout"), "inner\n");
+        } else {
+            EXPECT_NE(exited.exit_code(), 0);
+            EXPECT_NE(log_of(name).find("Operation not permitted"), std::string::npos)
+                << log_of(name);
+        }
+    }
+}
+
+// seccomp_use_default_when_empty: RuntimeDefault for containers that name
+// no profile, as CRI-O's key of the same name.
+TEST_F(ContainerTest, SeccompDefaultWhenEmptyIsAConfigurationChoice) {
+    berth::test::BerthdOptions options;
+    options.extra_config = "[berth.runtime]\nseccomp_use_default_when_empty = true\n";
+    start_daemon(options);
+    wait_exited(run(config("unnamed", {"sh", "-c", "grep Seccomp: /proc/self/status"})));
+    EXPECT_NE(log_of("unnamed").find("Seccomp:\t2"), std::string::npos) << log_of("unnamed");
+}
+
+// A recursive read-only mount is read-only down to its submounts; a plain
+// read-only one leaves them as they are. Only handlers whose runtime can
+// (runc's `features` lists rro) take one, and Status says which.
+TEST_F(ContainerTest, RecursiveReadOnlyMounts) {
+    v1::StatusRequest status_request;
+    v1::StatusResponse runtime_status;
+    auto status_context = deadline_context();
+    ASSERT_TRUE(runtime_->Status(status_context.get(), status_request, &runtime_status).ok());
+    std::map<std::string, bool> rro;
+    for (const auto& handler : runtime_status.runtime_handlers())
+        rro[handler.name()] = handler.features().recursive_read_only_mounts();
+    EXPECT_TRUE(rro.at(""));
+    EXPECT_TRUE(rro.at("runc"));
+    if (rro.count("crun")) {
+        EXPECT_FALSE(rro.at("crun"));  // crun 1.8 has neither rro nor `features`
+    }
+
+    const std::string host = daemon_->dir() / "volume";
+    fs::create_directories(host + "/sub");
+    ASSERT_EQ(run_command("mount -t tmpfs none " + host + "/sub").exit_code, 0);
+    const auto mounted = [&](const std::string& name, bool recursive,
+                             v1::MountPropagation propagation = v1::PROPAGATION_PRIVATE,
+                             bool readonly = true) {
+        auto container = config(name, {"sh", "-c",
+                                       "touch /mnt/sub/file && echo sub-writable; "
+                                       "touch /mnt/file && echo top-writable; true"});
+        auto* m = container.add_mounts();
+        m->set_host_path(host);
+        m->set_container_path("/mnt");
+        m->set_readonly(readonly);
+        m->set_recursive_read_only(recursive);
+        m->set_propagation(propagation);
+        return container;
+    };
+    wait_exited(run(mounted("plain", false)));
+    EXPECT_EQ(cri_log_text(log_of("plain"), "stdout"), "sub-writable\n");
+    wait_exited(run(mounted("recursive", true)));
+    EXPECT_EQ(cri_log_text(log_of("recursive"), "stdout"), "");
+    EXPECT_NE(log_of("recursive").find("Read-only file system"), std::string::npos);
+
+    for (const auto& [name, bad] :
+         {std::pair{"writable", mounted("writable", true, v1::PROPAGATION_PRIVATE, false)},
+          std::pair{"slave", mounted("slave", true, v1::PROPAGATION_HOST_TO_CONTAINER)},
+          std::pair{"shared", mounted("shared", true, v1::PROPAGATION_BIDIRECTIONAL)}}) {
+        const auto refused = create(bad, nullptr);
+        EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
+        EXPECT_NE(refused.error_message().find("recursive_read_only"), std::string::npos)
+            << refused.error_message();
+    }
+    if (rro.count("crun")) {
+        const auto crun_pod = run_pod("crunpod", "crun");
+        const auto refused = create(mounted("viacrun", true), nullptr, crun_pod);
+        EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+        EXPECT_NE(refused.error_message().find("cannot make recursive read-only mounts"),
+                  std::string::npos)
+            << refused.error_message();
+    }
 }
 
 TEST_F(ContainerTest, MemoryLimitGivesOomKilled) {
@@ -588,7 +763,10 @@ TEST_F(ContainerTest, BadInputGetsClearErrors) {
     ASSERT_TRUE(start(id).ok());
     EXPECT_EQ(start(id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_EQ(start("ffffffffffff").error_code(), grpc::StatusCode::NOT_FOUND);
-    EXPECT_EQ(stop("ffffffffffff", 1).error_code(), grpc::StatusCode::NOT_FOUND);
+    // Stopping or removing what is not there succeeds (a retry of a call
+    // whose answer was lost); an empty id is a bad request.
+    EXPECT_TRUE(stop("ffffffffffff", 1).ok());
+    EXPECT_EQ(stop("", 1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     grpc::Status result;
     status("ffffffffffff", &result);
     EXPECT_EQ(result.error_code(), grpc::StatusCode::NOT_FOUND);

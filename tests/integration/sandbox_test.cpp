@@ -289,6 +289,36 @@ TEST_F(SandboxTest, DnsHostnameAndSysctls) {
     EXPECT_NE(std::find(all_mounts.begin(), all_mounts.end(), shm), all_mounts.end());
 }
 
+// kubelet leaves the hostname empty for some pods, and a pod name may be
+// longer than a hostname can be: such a pod gets the node's hostname, as
+// with CRI-O and containerd. A hostname that cannot be one is refused.
+TEST_F(SandboxTest, PodWithoutHostnameGetsTheNodes) {
+    auto config = pod_config("create-PodSandbox-for-container-8cb15858-bacc-4227-a917-796a56852");
+    ASSERT_GT(config.metadata().name().size(), 64u);
+    config.clear_hostname();
+    const std::string id = run_ok(config);
+    const auto details = info(id);
+    const auto node = run_command("hostname");
+    auto uts = run_command("nsenter --uts=" + details["utsns"].get<std::string>() + " hostname");
+    EXPECT_EQ(uts.output, node.output);
+    EXPECT_EQ(read_file(details["hostnameFile"]), node.output);
+
+    std::string refused_id;
+    for (const std::string& bad : {std::string(65, 'h'), std::string("two\nlines"),
+                                   std::string("under_score"), std::string("-dash")}) {
+        config = pod_config("badhost");
+        config.set_hostname(bad);
+        const auto result = run(config, &refused_id);
+        EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+        EXPECT_NE(result.error_message().find("config.hostname"), std::string::npos)
+            << result.error_message();
+    }
+    config = pod_config("longest");
+    config.set_hostname(std::string(64, 'h'));
+    run_ok(config);
+    EXPECT_EQ(list().size(), 2u);  // nothing left by the refused ones
+}
+
 TEST_F(SandboxTest, HostNetworkPodGetsNoNamespaceAndNoAddress) {
     auto config = pod_config("hostnet");
     config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(

@@ -167,6 +167,7 @@ public:
     void remove_sandbox(const std::string&) override {}
     bool sandbox_alive(const std::string&) override { return true; }
     berth::oci::MonitorPaths monitor_paths(const std::string&) const override { return {}; }
+    berth::oci::HandlerFeatures features() override { return {}; }
     berth::oci::ExecSyncResult exec_sync(const std::string&, const std::vector<std::string>&,
                                          std::chrono::seconds) override {
         return {};

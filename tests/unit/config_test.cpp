@@ -55,6 +55,7 @@ TEST(ConfigDefaults, WorkWithNoFileAtAll) {
     EXPECT_EQ(cfg.runtime.default_runtime, "runc");
     EXPECT_EQ(cfg.runtime.default_capabilities.front(), "CAP_CHOWN");
     EXPECT_EQ(cfg.runtime.default_capabilities.size(), 9u);
+    EXPECT_FALSE(cfg.runtime.seccomp_use_default_when_empty);
     EXPECT_EQ(cfg.image.unqualified_search_registries, std::vector<std::string>{"docker.io"});
     EXPECT_EQ(cfg.network.network_dir, "/etc/cni/net.d");
     EXPECT_EQ(cfg.network.plugin_dirs, (std::vector<std::string>{"/usr/lib/cni", "/opt/cni/bin"}));
@@ -108,6 +109,7 @@ log_size_max = 1048576
 default_capabilities = ["chown", "CAP_KILL", "NET_RAW"]
 default_sysctls = ["net.ipv4.ping_group_range=0 2147483647"]
 pids_limit = 4096
+seccomp_use_default_when_empty = true
 
 [berth.runtime.runtimes.kata]
 runtime_path = "/usr/bin/containerd-shim-kata-v2"
@@ -145,6 +147,7 @@ port = 9537
     EXPECT_EQ(cfg.runtime.default_capabilities,
               (std::vector<std::string>{"CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW"}));
     EXPECT_EQ(cfg.runtime.pids_limit, 4096);
+    EXPECT_TRUE(cfg.runtime.seccomp_use_default_when_empty);
     const auto& kata = cfg.runtime.runtimes.at("kata");
     EXPECT_EQ(kata.runtime_type, config::RuntimeType::Vm);
     EXPECT_EQ(kata.runtime_path, "/usr/bin/containerd-shim-kata-v2");

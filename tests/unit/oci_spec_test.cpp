@@ -1,5 +1,6 @@
 // The OCI spec builder: CRI container configs in, config.json subtrees out.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -32,6 +33,7 @@ struct Fixture {
     storage::ImageConfig image;
     config::Config config;
     std::string target_pid_ns;
+    bool recursive_read_only_mounts = false;
 
     Fixture() {
         dir.write("rootfs/etc/passwd",
@@ -87,6 +89,7 @@ struct Fixture {
         in.config = &config;
         in.log_path = "/var/log/pods/x/web/0.log";
         in.target_pid_ns = target_pid_ns;
+        in.recursive_read_only_mounts = recursive_read_only_mounts;
         return in;
     }
 
@@ -156,6 +159,16 @@ TEST(OciSpecProcess, EnvMergesImageAndRequestByKey) {
     const std::vector<std::string> expected = {"PATH=/image/bin", "LANG=en_US.UTF-8",
                                                "HOSTNAME=pod-a-host", "EXTRA=a=b", "HOME=/root"};
     EXPECT_EQ(env, expected);
+}
+
+// A pod without a hostname has the node's (never its long pod name).
+TEST(OciSpecProcess, HostnameOfAPodThatNamesNone) {
+    Fixture f;
+    f.pod.clear_hostname();
+    char node[256] = {};
+    ASSERT_EQ(gethostname(node, sizeof(node) - 1), 0);
+    const auto env = strings(f.build()["process"]["env"]);
+    EXPECT_NE(std::find(env.begin(), env.end(), std::string("HOSTNAME=") + node), env.end());
 }
 
 TEST(OciSpecProcess, DefaultPathWhenTheImageHasNone) {
@@ -270,6 +283,20 @@ TEST(OciSpecUser, UnknownNamesAreErrors) {
     EXPECT_THROW(f.build(), SpecError);
 }
 
+TEST(OciSpecUser, GroupWithoutUserIsRefused) {
+    Fixture f;
+    f.image.user = "app";
+    f.context().mutable_run_as_group()->set_value(5);
+    try {
+        f.build();
+        FAIL() << "run_as_group alone must be refused";
+    } catch (const SpecError& error) {
+        EXPECT_NE(std::string(error.what()).find("run_as_group"), std::string::npos);
+    }
+    f.context().set_run_as_username("app");
+    EXPECT_EQ(f.build()["process"]["user"]["gid"], 5);
+}
+
 TEST(OciSpecUser, PasswdSymlinksResolveInsideTheRootfs) {
     Fixture f;
     fs::remove(f.dir.path() / "rootfs/etc/passwd");
@@ -362,9 +389,16 @@ TEST(OciSpecSecurity, Privileged) {
     EXPECT_EQ((*null_device)["major"], 1);
     EXPECT_EQ((*null_device)["minor"], 3);
 
-    // Explicitly requested seccomp still applies.
+    // A privileged container runs without seccomp, whatever it names.
     f.context().mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault);
-    EXPECT_TRUE(f.build()["linux"].contains("seccomp"));
+    EXPECT_FALSE(f.build()["linux"].contains("seccomp"));
+    f.context().mutable_seccomp()->set_profile_type(v1::SecurityProfile::Localhost);
+    f.context().mutable_seccomp()->set_localhost_ref(
+        f.dir.write("block.json", R"({"defaultAction":"SCMP_ACT_ERRNO"})"));
+    EXPECT_FALSE(f.build()["linux"].contains("seccomp"));
+    f.config.runtime.seccomp_use_default_when_empty = true;
+    f.context().clear_seccomp();
+    EXPECT_FALSE(f.build()["linux"].contains("seccomp"));
 }
 
 TEST(OciSpecSecurity, UnprivilegedDefaults) {
@@ -492,6 +526,41 @@ TEST(OciSpecMounts, CriMounts) {
 
     f.container.mutable_mounts(0)->set_container_path("data/rel");
     EXPECT_THROW(f.build(), SpecError);
+}
+
+TEST(OciSpecMounts, RecursiveReadOnly) {
+    Fixture f;
+    auto* m = f.container.add_mounts();
+    m->set_container_path("/mnt");
+    m->set_host_path(f.dir / "host");
+    m->set_readonly(true);
+    m->set_recursive_read_only(true);
+    m->set_propagation(v1::PROPAGATION_PRIVATE);
+    const auto message = [&] {
+        try {
+            f.build();
+        } catch (const SpecError& error) {
+            return std::string(error.what());
+        }
+        return std::string("built");
+    };
+    // Only where the handler's runtime can.
+    EXPECT_NE(message().find("cannot make recursive read-only mounts"), std::string::npos);
+    f.recursive_read_only_mounts = true;
+    EXPECT_EQ((*find_mount(f.build(), "/mnt"))["options"],
+              json({"rbind", "rprivate", "ro", "rro"}));
+    m->set_readonly(false);
+    EXPECT_NE(message().find("mounts[0].recursive_read_only needs readonly"), std::string::npos);
+    m->set_readonly(true);
+    for (const auto propagation :
+         {v1::PROPAGATION_HOST_TO_CONTAINER, v1::PROPAGATION_BIDIRECTIONAL}) {
+        m->set_propagation(propagation);
+        EXPECT_NE(message().find("needs propagation PROPAGATION_PRIVATE"), std::string::npos);
+    }
+    // Plain read-only stays plain: submounts keep their own mode.
+    m->set_propagation(v1::PROPAGATION_PRIVATE);
+    m->set_recursive_read_only(false);
+    EXPECT_EQ((*find_mount(f.build(), "/mnt"))["options"], json({"rbind", "rprivate", "ro"}));
 }
 
 TEST(OciSpecMounts, ImageVolumes) {
@@ -651,17 +720,27 @@ bool allows(const json& profile, const std::string& name) {
     return false;
 }
 
+bool allows_masked_clone(const json& profile) {
+    return std::any_of(profile["syscalls"].begin(), profile["syscalls"].end(), [](const json& r) {
+        return r["names"] == json::array({"clone"}) && r.contains("args") &&
+               r["args"][0]["op"] == "SCMP_CMP_MASKED_EQ";
+    });
+}
+
 TEST(OciSpecSeccomp, RuntimeDefaultProfile) {
-    const json profile = default_seccomp_profile();
+    const std::vector<std::string> defaults = default_capabilities();
+    const json profile = default_seccomp_profile(defaults);
     EXPECT_EQ(profile["defaultAction"], "SCMP_ACT_ERRNO");
     EXPECT_EQ(profile["defaultErrnoRet"], 1);
     for (const char* allowed : {"read", "write", "openat", "execve", "exit_group", "futex"}) {
         EXPECT_TRUE(allows(profile, allowed)) << allowed;
     }
-    for (const char* refused : {"unshare", "mount", "reboot", "keyctl", "add_key", "kexec_load",
-                                "swapon", "setns", "bpf", "init_module", "clone"}) {
+    for (const char* refused :
+         {"unshare", "mount", "reboot", "keyctl", "add_key", "kexec_load", "swapon", "setns", "bpf",
+          "init_module", "clone", "sethostname", "clock_settime", "acct", "vhangup"}) {
         EXPECT_FALSE(allows(profile, refused)) << refused;
     }
+    EXPECT_TRUE(allows_masked_clone(profile));
     // Names of 32-bit x86 only are fine (the filter covers i386 too), but
     // nothing libseccomp does not know at all.
     for (const auto& rule : profile["syscalls"]) {
@@ -671,10 +750,43 @@ TEST(OciSpecSeccomp, RuntimeDefaultProfile) {
     }
 }
 
+// Docker's capability-conditional rules: a capability brings the syscalls
+// it is there for.
+TEST(OciSpecSeccomp, RuntimeDefaultFollowsCapabilities) {
+    std::vector<std::string> caps = default_capabilities();
+    caps.push_back("CAP_SYS_ADMIN");
+    const json admin = default_seccomp_profile(caps);
+    for (const char* allowed : {"sethostname", "setdomainname", "mount", "umount2", "unshare",
+                                "setns", "clone", "clone3"}) {
+        EXPECT_TRUE(allows(admin, allowed)) << allowed;
+    }
+    EXPECT_FALSE(allows_masked_clone(admin));
+    for (const char* refused : {"reboot", "init_module", "keyctl", "kexec_load", "swapon"}) {
+        EXPECT_FALSE(allows(admin, refused)) << refused;
+    }
+    const json timekeeper = default_seccomp_profile({"CAP_SYS_TIME", "CAP_SYS_BOOT"});
+    EXPECT_TRUE(allows(timekeeper, "clock_settime"));
+    EXPECT_TRUE(allows(timekeeper, "settimeofday"));
+    EXPECT_TRUE(allows(timekeeper, "reboot"));
+    EXPECT_FALSE(allows(timekeeper, "sethostname"));
+
+    // The spec's profile is the one of the container's own capabilities.
+    Fixture f;
+    f.context().mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault);
+    EXPECT_FALSE(allows(f.build()["linux"]["seccomp"], "sethostname"));
+    f.context().mutable_capabilities()->add_add_capabilities("SYS_ADMIN");
+    EXPECT_TRUE(allows(f.build()["linux"]["seccomp"], "sethostname"));
+}
+
 TEST(OciSpecSeccomp, EachKind) {
     Fixture f;
-    const json runtime_default = default_seccomp_profile();
-    EXPECT_EQ(f.build()["linux"]["seccomp"], runtime_default);  // empty: RuntimeDefault
+    const json runtime_default = default_seccomp_profile(default_capabilities());
+    // Nothing named: unconfined, as the CRI says; RuntimeDefault only when
+    // the configuration asks for it.
+    EXPECT_FALSE(f.build()["linux"].contains("seccomp"));
+    f.config.runtime.seccomp_use_default_when_empty = true;
+    EXPECT_EQ(f.build()["linux"]["seccomp"], runtime_default);
+    f.config.runtime.seccomp_use_default_when_empty = false;
 
     auto* seccomp = f.context().mutable_seccomp();
     seccomp->set_profile_type(v1::SecurityProfile::RuntimeDefault);
@@ -723,7 +835,11 @@ TEST(OciSpecSeccomp, DeprecatedProfilePath) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     Fixture f;
-    const json runtime_default = default_seccomp_profile();
+    const json runtime_default = default_seccomp_profile(default_capabilities());
+    f.context().set_seccomp_profile_path("");
+    EXPECT_FALSE(f.build()["linux"].contains("seccomp"));
+    f.config.runtime.seccomp_use_default_when_empty = true;
+    EXPECT_EQ(f.build()["linux"]["seccomp"], runtime_default);
     f.context().set_seccomp_profile_path("runtime/default");
     EXPECT_EQ(f.build()["linux"]["seccomp"], runtime_default);
     f.context().set_seccomp_profile_path("docker/default");

@@ -1,6 +1,7 @@
 // Pod sandbox pieces that need no namespaces: records, names, lookups,
 // sysctl rules, the pod's files, list filters.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <functional>
 
@@ -140,9 +141,23 @@ TEST(PodFiles, ResolvConfHostnameAndHosts) {
 
     v1::PodSandboxConfig config;
     config.mutable_metadata()->set_name("pod-a");
-    EXPECT_EQ(sandbox::pod_hostname(config), "pod-a");
+    char node[256] = {};
+    ASSERT_EQ(gethostname(node, sizeof(node) - 1), 0);
+    EXPECT_EQ(sandbox::pod_hostname(config), node);  // never the pod name
+    EXPECT_EQ(sandbox::node_hostname(), node);
     config.set_hostname("custom");
     EXPECT_EQ(sandbox::pod_hostname(config), "custom");
+
+    for (const char* good : {"a", "pod-a", "web-0.web.default", "A1-b2", "x.y.z"}) {
+        EXPECT_EQ(sandbox::hostname_problem(good), "") << good;
+    }
+    EXPECT_EQ(sandbox::hostname_problem(std::string(64, 'a')), "");
+    EXPECT_NE(sandbox::hostname_problem(std::string(65, 'a')), "");
+    for (const char* bad : {"-a", "a-", ".a", "a.", "a..b", "a.-b", "a-.b", "a b", "a/b", "a_b",
+                            "a\nnameserver 1.2.3.4", "a\tb"}) {
+        EXPECT_NE(sandbox::hostname_problem(bad), "") << bad;
+    }
+    EXPECT_NE(sandbox::hostname_problem(std::string("a\0b", 3)), "");
 
     const auto hosts = sandbox::hosts_content("custom", "10.1.2.3");
     EXPECT_NE(hosts.find("127.0.0.1\tlocalhost\n"), std::string::npos);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -21,15 +23,17 @@ namespace {
 
 class ServerTest : public testing::Test {
 protected:
-    // A configuration that reads nothing from /etc, with `extra` appended.
-    void load(const std::string& extra = "") {
+    // A configuration that reads nothing from /etc, with `extra` appended;
+    // OCI handlers are usable only with a `conmon`.
+    void load(const std::string& extra = "", const std::string& conmon = "") {
         dir_.write("berth.conf",
                    "[berth.network]\nnetwork_dir = \"" + (dir_ / "net.d") + "\"\n" + extra);
         berth::config::LoadOptions options;
         options.config_file = dir_ / "berth.conf";
         options.config_dir = dir_ / "berth.conf.d";
         holder_ = std::make_unique<berth::daemon::ConfigHolder>(berth::config::load(options));
-        state_ = std::make_unique<berth::daemon::server::ServerState>(*holder_, "berth-unpack");
+        state_ =
+            std::make_unique<berth::daemon::server::ServerState>(*holder_, "berth-unpack", conmon);
         service_ = std::make_unique<berth::daemon::server::CriRuntimeService>(*state_);
     }
 
@@ -117,6 +121,40 @@ TEST_F(ServerTest, StatusListsHandlersAndVerboseConfig) {
     const auto verbose = status(true);
     const auto config = nlohmann::json::parse(verbose.info().at("config"));
     EXPECT_EQ(config["berth"]["root"], "/srv/berth-root");
+}
+
+// Each handler's features come from its runtime's own features document
+// (runc's `features`); a runtime without one (crun 1.8) has none.
+TEST_F(ServerTest, StatusReportsFeaturesPerHandler) {
+    const auto executable = [&](const std::string& name, const std::string& script) {
+        const std::string path = dir_.write(name, "#!/bin/sh\n" + script);
+        std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+        return path;
+    };
+    const auto with_rro = executable(
+        "rro-runtime", "[ \"$1\" = features ] && echo '{\"mountOptions\": [\"ro\", \"rro\"]}'\n");
+    const auto without = executable("plain-runtime", "echo 'unknown command' >&2; exit 1\n");
+    load(
+        "[berth.runtime]\ndefault_runtime = \"withrro\"\n"
+        "[berth.runtime.runtimes.withrro]\nruntime_path = \"" +
+            with_rro +
+            "\"\n"
+            "[berth.runtime.runtimes.plain]\nruntime_path = \"" +
+            without + "\"\n",
+        "/bin/true");
+    const auto response = status();
+    std::map<std::string, v1::RuntimeHandlerFeatures> features;
+    for (const auto& handler : response.runtime_handlers()) {
+        ASSERT_TRUE(handler.has_features()) << handler.name();
+        features[handler.name()] = handler.features();
+    }
+    EXPECT_TRUE(features.at("").recursive_read_only_mounts());  // the default handler's
+    EXPECT_TRUE(features.at("withrro").recursive_read_only_mounts());
+    EXPECT_FALSE(features.at("plain").recursive_read_only_mounts());
+    for (const auto& [name, handler] : features) {
+        EXPECT_FALSE(handler.user_namespaces()) << name;
+    }
+    EXPECT_TRUE(response.features().supplemental_groups_policy());
 }
 
 TEST_F(ServerTest, RuntimeConfigReportsTheCgroupDriver) {

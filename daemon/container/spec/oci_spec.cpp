@@ -17,6 +17,7 @@
 #include "container/spec/rootfs_path.hpp"
 #include "container/spec/seccomp.hpp"
 #include "container/spec/user.hpp"
+#include "sandbox/pod_files.hpp"
 
 namespace berth::daemon::container {
 
@@ -74,14 +75,6 @@ bool host_network(const SpecInputs& in) {
     return in.sandbox->netns_path.empty();
 }
 
-std::string node_hostname() {
-    char name[256] = {};
-    if (gethostname(name, sizeof(name) - 1) != 0) {
-        return "";
-    }
-    return name;
-}
-
 const v1::LinuxContainerSecurityContext& security_context(const SpecInputs& in) {
     return in.container->linux().security_context();
 }
@@ -119,7 +112,8 @@ std::vector<std::string> process_env(const SpecInputs& in, const ResolvedUser& u
     for (const auto& entry : in.image->env) {
         set_env(env, entry);
     }
-    set_env(env, "HOSTNAME=" + (host_network(in) ? node_hostname() : in.pod->hostname()));
+    set_env(env, "HOSTNAME=" + (host_network(in) ? sandbox::node_hostname()
+                                                 : sandbox::pod_hostname(*in.pod)));
     for (const auto& kv : in.container->envs()) {
         if (kv.key().empty()) {
             throw SpecError("envs: a variable has an empty name");
@@ -242,7 +236,21 @@ json cri_mounts(const SpecInputs& in, std::string& rootfs_propagation) {
                             "\" must be an absolute path (image mounts are not supported)");
         }
         if (m.recursive_read_only()) {
-            throw SpecError(field + ".recursive_read_only is not supported by Berth's runtimes");
+            // As kubelet and critest expect: read-only all the way down only
+            // makes sense for a read-only mount that no propagation can add
+            // writable submounts to later.
+            if (!m.readonly()) {
+                throw SpecError(field + ".recursive_read_only needs readonly");
+            }
+            if (m.propagation() != v1::PROPAGATION_PRIVATE) {
+                throw SpecError(field +
+                                ".recursive_read_only needs propagation PROPAGATION_PRIVATE");
+            }
+            if (!in.recursive_read_only_mounts) {
+                throw SpecError(field +
+                                ".recursive_read_only: the pod's runtime handler cannot make "
+                                "recursive read-only mounts");
+            }
         }
         std::error_code error;
         if (!fs::exists(m.host_path(), error)) {
@@ -261,8 +269,12 @@ json cri_mounts(const SpecInputs& in, std::string& rootfs_propagation) {
                    rootfs_propagation != "rshared") {
             rootfs_propagation = "rslave";
         }
-        mounts.push_back(mount(normalize(m.container_path()), "bind", m.host_path(),
-                               {"rbind", propagation, m.readonly() ? "ro" : "rw"}));
+        std::vector<std::string> options = {"rbind", propagation, m.readonly() ? "ro" : "rw"};
+        if (m.recursive_read_only()) {
+            options.emplace_back("rro");
+        }
+        mounts.push_back(
+            mount(normalize(m.container_path()), "bind", m.host_path(), std::move(options)));
     }
     return mounts;
 }
@@ -667,7 +679,8 @@ json build_oci_spec(const SpecInputs& in) {
             readonly.empty() ? json(kReadonlyPaths)
                              : json(std::vector<std::string>(readonly.begin(), readonly.end()));
     }
-    const json seccomp = container_seccomp(context, privileged, caps);
+    const json seccomp = container_seccomp(context, privileged, caps,
+                                           in.config->runtime.seccomp_use_default_when_empty);
     if (!seccomp.is_null()) {
         linux_section["seccomp"] = seccomp;
     }

@@ -31,6 +31,8 @@ struct SpecInputs {
     // /proc/<pid>/ns/pid of the target container's process. The caller
     // resolves target_id, since only it knows the containers.
     std::string target_pid_ns;
+    // Whether the handler's runtime makes `rro` (recursive read-only) mounts.
+    bool recursive_read_only_mounts = false;
 };
 
 // Bad input in a CRI request or image: becomes INVALID_ARGUMENT.

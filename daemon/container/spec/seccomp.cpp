@@ -118,43 +118,80 @@ bool known_syscall(const std::string& name, const std::vector<std::string>& arch
     });
 }
 
-json build_default_profile() {
-    const auto architectures = filter_architectures();
-    json allowed = json::array();
-    for (const char* name : kAllowed) {
+// Docker's capability-conditional rules: what a capability grants, its
+// syscalls are allowed too, so that adding CAP_SYS_ADMIN (say) to a
+// container under RuntimeDefault lets it use sethostname, mount or unshare.
+struct CapabilityRule {
+    const char* capability;
+    std::vector<const char*> syscalls;
+};
+const std::vector<CapabilityRule>& capability_rules() {
+    static const std::vector<CapabilityRule> rules = {
+        {"CAP_DAC_READ_SEARCH", {"open_by_handle_at"}},
+        {"CAP_SYS_ADMIN",
+         {"bpf",           "clone",         "clone3",      "fanotify_init",   "fsconfig",
+          "fsmount",       "fsopen",        "fspick",      "lookup_dcookie",  "mount",
+          "mount_setattr", "move_mount",    "open_tree",   "perf_event_open", "quotactl",
+          "quotactl_fd",   "setdomainname", "sethostname", "setns",           "syslog",
+          "umount",        "umount2",       "unshare"}},
+        {"CAP_SYS_BOOT", {"reboot"}},
+        {"CAP_SYS_MODULE", {"delete_module", "init_module", "finit_module"}},
+        {"CAP_SYS_PACCT", {"acct"}},
+        {"CAP_SYS_PTRACE",
+         {"kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev",
+          "ptrace"}},
+        {"CAP_SYS_RAWIO", {"iopl", "ioperm"}},
+        {"CAP_SYS_TIME", {"settimeofday", "stime", "clock_settime", "clock_settime64"}},
+        {"CAP_SYS_TTY_CONFIG", {"vhangup"}},
+        {"CAP_SYS_NICE", {"get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"}},
+        {"CAP_SYSLOG", {"syslog"}},
+        {"CAP_BPF", {"bpf"}},
+        {"CAP_PERFMON", {"perf_event_open"}},
+    };
+    return rules;
+}
+
+template <typename Names>
+json known_names(const Names& names, const std::vector<std::string>& architectures) {
+    json known = json::array();
+    for (const char* name : names) {
         if (known_syscall(name, architectures)) {
-            allowed.push_back(name);
+            known.push_back(name);
         } else {
             spdlog::debug("seccomp: leaving {} out of the default profile: unknown here", name);
         }
     }
-    json syscalls = json::array();
-    syscalls.push_back({{"names", allowed}, {"action", "SCMP_ACT_ALLOW"}});
-    // Only the personalities glibc and the emulators ask for: others
-    // (e.g. READ_IMPLIES_EXEC) weaken ASLR and NX.
-    for (const std::uint64_t persona : {0x0ULL, 0x8ULL, 0x20000ULL, 0x20008ULL, 0xffffffffULL}) {
-        syscalls.push_back({{"names", {"personality"}},
-                            {"action", "SCMP_ACT_ALLOW"},
-                            {"args", {{{"index", 0}, {"value", persona}, {"op", "SCMP_CMP_EQ"}}}}});
-    }
-    syscalls.push_back({{"names", {"clone"}},
-                        {"action", "SCMP_ACT_ALLOW"},
-                        {"args",
-                         {{{"index", 0},
-                           {"value", kCloneNamespaceFlags},
-                           {"valueTwo", 0},
-                           {"op", "SCMP_CMP_MASKED_EQ"}}}}});
-    // clone3 passes its flags in memory, out of seccomp's reach: ENOSYS makes
-    // glibc fall back to clone, which is checked above.
-    if (known_syscall("clone3", architectures)) {
-        syscalls.push_back({{"names", {"clone3"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 38}});
-    }
-    json profile = {
-        {"defaultAction", "SCMP_ACT_ERRNO"}, {"defaultErrnoRet", 1}, {"syscalls", syscalls}};
-    if (!architectures.empty()) {
-        profile["architectures"] = architectures;
-    }
+    return known;
+}
+
+// The part that does not depend on capabilities, built once.
+const json& base_profile() {
+    static const json profile = [] {
+        const auto architectures = filter_architectures();
+        json syscalls = json::array();
+        syscalls.push_back(
+            {{"names", known_names(kAllowed, architectures)}, {"action", "SCMP_ACT_ALLOW"}});
+        // Only the personalities glibc and the emulators ask for: others
+        // (e.g. READ_IMPLIES_EXEC) weaken ASLR and NX.
+        for (const std::uint64_t persona :
+             {0x0ULL, 0x8ULL, 0x20000ULL, 0x20008ULL, 0xffffffffULL}) {
+            syscalls.push_back(
+                {{"names", {"personality"}},
+                 {"action", "SCMP_ACT_ALLOW"},
+                 {"args", {{{"index", 0}, {"value", persona}, {"op", "SCMP_CMP_EQ"}}}}});
+        }
+        json base = {
+            {"defaultAction", "SCMP_ACT_ERRNO"}, {"defaultErrnoRet", 1}, {"syscalls", syscalls}};
+        if (!architectures.empty()) {
+            base["architectures"] = architectures;
+        }
+        return base;
+    }();
     return profile;
+}
+
+bool has_capability(const std::vector<std::string>& capabilities, const char* capability) {
+    return std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end();
 }
 
 std::string go_architecture() {
@@ -277,18 +314,48 @@ json load_localhost_profile(const std::string& path, const std::string& field,
 
 }  // namespace
 
-json default_seccomp_profile() {
-    static const json profile = build_default_profile();
+json default_seccomp_profile(const std::vector<std::string>& capabilities) {
+    const auto architectures = filter_architectures();
+    json profile = base_profile();
+    json& syscalls = profile["syscalls"];
+    if (!has_capability(capabilities, "CAP_SYS_ADMIN")) {
+        syscalls.push_back({{"names", {"clone"}},
+                            {"action", "SCMP_ACT_ALLOW"},
+                            {"args",
+                             {{{"index", 0},
+                               {"value", kCloneNamespaceFlags},
+                               {"valueTwo", 0},
+                               {"op", "SCMP_CMP_MASKED_EQ"}}}}});
+        // clone3 passes its flags in memory, out of seccomp's reach: ENOSYS
+        // makes glibc fall back to clone, which is checked above.
+        if (known_syscall("clone3", architectures)) {
+            syscalls.push_back(
+                {{"names", {"clone3"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 38}});
+        }
+    }
+    for (const auto& rule : capability_rules()) {
+        if (has_capability(capabilities, rule.capability)) {
+            json names = known_names(rule.syscalls, architectures);
+            if (!names.empty()) {
+                syscalls.push_back({{"names", std::move(names)}, {"action", "SCMP_ACT_ALLOW"}});
+            }
+        }
+    }
     return profile;
 }
 
 json container_seccomp(const v1::LinuxContainerSecurityContext& context, bool privileged,
-                       const std::vector<std::string>& capabilities) {
+                       const std::vector<std::string>& capabilities, bool default_when_empty) {
+    if (privileged) {
+        // A privileged container may do anything the node can: a profile it
+        // names is ignored, as by CRI-O, containerd and critest's contract.
+        return nullptr;
+    }
     if (context.has_seccomp()) {
         const auto& seccomp = context.seccomp();
         switch (seccomp.profile_type()) {
         case v1::SecurityProfile::RuntimeDefault:
-            return default_seccomp_profile();
+            return default_seccomp_profile(capabilities);
         case v1::SecurityProfile::Localhost:
             return load_localhost_profile(seccomp.localhost_ref(),
                                           "linux.security_context.seccomp.localhost_ref",
@@ -305,10 +372,10 @@ json container_seccomp(const v1::LinuxContainerSecurityContext& context, bool pr
 #pragma GCC diagnostic pop
     const std::string field = "linux.security_context.seccomp_profile_path";
     if (path.empty()) {
-        return privileged ? json(nullptr) : default_seccomp_profile();
+        return default_when_empty ? default_seccomp_profile(capabilities) : json(nullptr);
     }
     if (path == "runtime/default" || path == "docker/default") {
-        return default_seccomp_profile();
+        return default_seccomp_profile(capabilities);
     }
     if (path == "unconfined") {
         return nullptr;

@@ -135,6 +135,14 @@ void add_unique(std::vector<std::uint32_t>& gids, std::uint32_t gid) {
 
 ResolvedUser resolve_user(const std::string& rootfs, const std::string& image_user,
                           const runtime::v1::LinuxContainerSecurityContext& context) {
+    // A group alone would run the image's user (root, often) with a group
+    // that was chosen for some other user: refused, as by CRI-O and
+    // containerd.
+    if (context.has_run_as_group() && !context.has_run_as_user() &&
+        context.run_as_username().empty()) {
+        throw SpecError(
+            "linux.security_context.run_as_group is set without run_as_user or run_as_username");
+    }
     std::string user_part = image_user;
     std::string group_part;
     if (const auto colon = image_user.find(':'); colon != std::string::npos) {

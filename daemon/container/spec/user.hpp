@@ -24,7 +24,8 @@ struct ResolvedUser {
 // run_as_user replace it, run_as_group replaces the group. A uid without a
 // group gets the gid of its passwd entry, or 0. Supplemental groups are the
 // context's plus the /etc/group entries that list the user (unless the
-// policy is Strict). Throws SpecError for an unknown user or group name.
+// policy is Strict). Throws SpecError for an unknown user or group name, and
+// for run_as_group without run_as_user or run_as_username.
 ResolvedUser resolve_user(const std::string& rootfs, const std::string& image_user,
                           const runtime::v1::LinuxContainerSecurityContext& context);
 

@@ -50,6 +50,9 @@ struct RuntimeConfig {
     std::vector<std::string> default_capabilities;
     std::vector<std::string> default_sysctls;  // "name=value"
     std::int64_t pids_limit = -1;              // -1 = unlimited
+    // RuntimeDefault seccomp for containers that name no profile (CRI-O's
+    // key of the same name); off: they run unconfined, as the CRI says.
+    bool seccomp_use_default_when_empty = false;
     std::map<std::string, RuntimeHandler> runtimes;
 };
 

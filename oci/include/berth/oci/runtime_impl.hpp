@@ -51,6 +51,14 @@ struct ExecSyncResult {
     int exit_code = 0;
 };
 
+// Optional features of a runtime handler, as the CRI's Status reports them
+// per handler (RuntimeHandlerFeatures).
+struct HandlerFeatures {
+    // Mounts with the `rro` option: read-only down to every submount.
+    bool recursive_read_only_mounts = false;
+    bool user_namespaces = false;
+};
+
 // Where one container's monitor keeps what berthd and clients reach it by.
 struct MonitorPaths {
     std::string attach_socket;
@@ -90,9 +98,12 @@ public:
     // its exit cannot be known.
     virtual std::string reattach(const std::string& id) = 0;
     virtual MonitorPaths monitor_paths(const std::string& id) const = 0;
+    // What this runtime can do beyond the basics; asked of the runtime
+    // binary once, then remembered.
+    virtual HandlerFeatures features() = 0;
 
-    // Built by the streaming and stats issues; until then RuntimeError
-    // (Unimplemented).
+    // Runs `command` in the running container with its own process spec,
+    // to completion or `timeout` (0: none): its output and exit code.
     virtual ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                                      std::chrono::seconds timeout) = 0;
     virtual nlohmann::json stats(const std::string& id) = 0;

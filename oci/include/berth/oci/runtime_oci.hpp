@@ -3,6 +3,7 @@
 // other operation is a call of the runtime binary.
 #pragma once
 
+#include <mutex>
 #include <string>
 
 #include "berth/config/config.hpp"
@@ -36,6 +37,8 @@ public:
     bool monitor_alive(const std::string& id) override;
     std::string reattach(const std::string& id) override;
     MonitorPaths monitor_paths(const std::string& id) const override;
+    // In runtime_oci_features.cpp.
+    HandlerFeatures features() override;
     ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                              std::chrono::seconds timeout) override;
     nlohmann::json stats(const std::string& id) override;
@@ -65,6 +68,8 @@ private:
                     std::chrono::seconds timeout = std::chrono::seconds(60)) const;
 
     OciRuntimeOptions options_;
+    std::once_flag features_probed_;
+    HandlerFeatures features_;
 };
 
 // Where berth-conmon is: the configured path, else beside the running

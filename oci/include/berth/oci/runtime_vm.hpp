@@ -70,6 +70,9 @@ public:
     bool monitor_alive(const std::string& id) override;
     std::string reattach(const std::string& id) override;
     MonitorPaths monitor_paths(const std::string& id) const override;
+    // None: mounts and users are the VM's business, and the shim API does
+    // not say what the guest can do.
+    HandlerFeatures features() override { return {}; }
     ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                              std::chrono::seconds timeout) override;
     nlohmann::json stats(const std::string& id) override;
