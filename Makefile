@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BERTHD_FLAGS ?=
 
-.PHONY: all deps configure build run test bench bench-deps bench-pull install package clean
+.PHONY: all deps configure build run test conformance bench bench-deps bench-pull install package clean
 
 all: build
 
@@ -33,6 +33,11 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+# critest 1.32.0 and 1.26.1 against a berthd of this build (also part of
+# `make test`; tests/conformance/run_critest.sh says what it sets up).
+conformance: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L conformance
 
 # The lifecycle benchmark (docs/benchmarks.md): berthd against containerd's
 # CRI plugin and the raw runc/crun, side by side. BENCH_FLAGS=--quick for a
