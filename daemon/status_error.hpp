@@ -4,8 +4,13 @@
 // a message that names the RPC.
 #pragma once
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+
+#include <cerrno>
+#include <system_error>
 
 #include <grpcpp/grpcpp.h>
 
@@ -37,6 +42,43 @@ inline StatusError failed_precondition(const std::string& message) {
     return {grpc::StatusCode::FAILED_PRECONDITION, message};
 }
 
+// A value from a request, as an error message may echo it: in quotes, with
+// control characters, quotes and bytes above ASCII escaped (the message stays
+// one line of text), and at most `limit` bytes of it (a 10 KB name would
+// otherwise overflow gRPC's metadata limit and reach the client as
+// RESOURCE_EXHAUSTED instead of the error).
+inline std::string quoted_value(std::string_view value, std::size_t limit = 200) {
+    std::string out = "\"";
+    for (std::size_t i = 0; i < value.size() && i < limit; ++i) {
+        const auto c = static_cast<unsigned char>(value[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    out += '"';
+    if (value.size() > limit)
+        out += " (" + std::to_string(value.size()) + " bytes, cut)";
+    return out;
+}
+
+// The message a status carries: gRPC sends it in a header, percent-encoded,
+// and a client refuses headers beyond its limit (8 KiB by default), so a
+// message is cut well below that whatever made it long.
+inline std::string bounded_message(const char* rpc, std::string_view what) {
+    constexpr std::size_t kLongest = 2048;
+    std::string message = std::string(rpc) + ": ";
+    if (what.size() <= kLongest)
+        return message.append(what);
+    return message.append(what.substr(0, kLongest)).append("... (message cut)");
+}
+
 inline grpc::StatusCode status_code(storage::ErrorKind kind) {
     using storage::ErrorKind;
     switch (kind) {
@@ -54,6 +96,8 @@ inline grpc::StatusCode status_code(storage::ErrorKind kind) {
         return grpc::StatusCode::UNAVAILABLE;
     case ErrorKind::DataLoss:
         return grpc::StatusCode::DATA_LOSS;
+    case ErrorKind::ResourceExhausted:
+        return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case ErrorKind::Internal:
         break;
     }
@@ -89,13 +133,20 @@ grpc::Status rpc_status(const char* rpc, Body&& body) {
         body();
         return grpc::Status::OK;
     } catch (const StatusError& error) {
-        return {error.code(), std::string(rpc) + ": " + error.what()};
+        return {error.code(), bounded_message(rpc, error.what())};
     } catch (const oci::RuntimeError& error) {
-        return {status_code(error.kind()), std::string(rpc) + ": " + error.what()};
+        return {status_code(error.kind()), bounded_message(rpc, error.what())};
     } catch (const storage::StorageError& error) {
-        return {status_code(error.kind()), std::string(rpc) + ": " + error.what()};
+        return {status_code(error.kind()), bounded_message(rpc, error.what())};
+    } catch (const std::system_error& error) {
+        // A full disk is the node's problem to fix, not a bug of berthd's:
+        // kubelet's image GC and eviction act on RESOURCE_EXHAUSTED.
+        const bool full = error.code() == std::errc::no_space_on_device ||
+                          error.code().value() == EDQUOT;
+        return {full ? grpc::StatusCode::RESOURCE_EXHAUSTED : grpc::StatusCode::INTERNAL,
+                bounded_message(rpc, error.what())};
     } catch (const std::exception& error) {
-        return {grpc::StatusCode::INTERNAL, std::string(rpc) + ": " + error.what()};
+        return {grpc::StatusCode::INTERNAL, bounded_message(rpc, error.what())};
     }
 }
 

@@ -13,10 +13,12 @@
 #include <thread>
 
 #include "berth/storage/atomic_file.hpp"
+#include "berth/storage/reference.hpp"
 #include "container/checkpoint.hpp"
 #include "container/spec/oci_spec.hpp"
 #include "derived_file.hpp"
 #include "sandbox/ids.hpp"
+#include "sandbox/pod_resources.hpp"
 #include "sandbox/rollback.hpp"
 #include "status_error.hpp"
 
@@ -148,10 +150,27 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     if (sandbox->state != sandbox::SandboxState::Ready) {
         throw failed_precondition("pod sandbox " + sandbox->id + " is not ready");
     }
+    if (config.linux().has_resources())
+        sandbox::validate_linux_resources(config.linux().resources(), "config.linux.resources");
     const auto settings = config_.current();
     const auto image = images_.find(config.image().image(), settings->image);
-    if (!image)
-        throw not_found("image \"" + config.image().image() + "\" not found");
+    if (!image) {
+        // Not there, or not a name at all: kubelet pulls for the first and
+        // must not for the second.
+        const std::string& name = config.image().image();
+        const bool hex_id = name.find_first_not_of("0123456789abcdef",
+                                                   name.rfind("sha256:", 0) == 0 ? 7 : 0) ==
+                            std::string::npos;
+        if (!hex_id) {
+            try {
+                storage::parse_reference(name);
+            } catch (const storage::ReferenceError& error) {
+                throw invalid_argument("image.image " + quoted_value(name) +
+                                       " is not an image reference: " + error.what());
+            }
+        }
+        throw not_found("image " + quoted_value(name) + " not found");
+    }
     auto& runtime = runtimes_.get(sandbox->runtime_handler);
 
     Container record;
@@ -408,6 +427,7 @@ void ContainerManager::reopen_log(const std::string& id_or_prefix) {
 
 void ContainerManager::update_resources(const std::string& id_or_prefix,
                                         const v1::LinuxContainerResources& resources) {
+    sandbox::validate_linux_resources(resources, "linux");
     const std::string id = store_.resolve(id_or_prefix);
     with_container_locked(id, [&] {
         Container record = *store_.get(id);

@@ -183,7 +183,7 @@ std::uint64_t cpu_weight_from_shares(std::uint64_t shares) {
     return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-void validate_pod_resources(const v1::LinuxContainerResources& r, const std::string& what) {
+void validate_linux_resources(const v1::LinuxContainerResources& r, const std::string& what) {
     auto bad = [&](const std::string& field, const std::string& problem) {
         return invalid_argument(what + "." + field + " " + problem);
     };
@@ -208,32 +208,32 @@ void validate_pod_resources(const v1::LinuxContainerResources& r, const std::str
                   "is below memory_limit_in_bytes (it counts memory and swap together)");
     }
     if (!r.cpuset_cpus().empty() && !valid_cpu_list(r.cpuset_cpus()))
-        throw bad("cpuset_cpus", "\"" + r.cpuset_cpus() + "\" is not a CPU list such as 0-3,6");
+        throw bad("cpuset_cpus", quoted_value(r.cpuset_cpus()) + " is not a CPU list such as 0-3,6");
     if (!r.cpuset_mems().empty() && !valid_cpu_list(r.cpuset_mems()))
-        throw bad("cpuset_mems", "\"" + r.cpuset_mems() + "\" is not a node list such as 0-1");
+        throw bad("cpuset_mems", quoted_value(r.cpuset_mems()) + " is not a node list such as 0-1");
     static const std::regex page_size(R"(^[0-9]+[KMG]B$)");
     for (const auto& hugepage : r.hugepage_limits()) {
         if (!std::regex_match(hugepage.page_size(), page_size)) {
-            throw bad("hugepage_limits.page_size",
-                      "\"" + hugepage.page_size() + "\" is not a page size such as 2MB or 1GB");
+            throw bad("hugepage_limits.page_size", quoted_value(hugepage.page_size()) +
+                                                       " is not a page size such as 2MB or 1GB");
         }
     }
     // A key names a file in the pod's cgroup directory and nothing else.
     static const std::regex unified_key(R"(^[a-z0-9_]+\.[a-z0-9_.]+$)");
     for (const auto& [key, value] : r.unified()) {
         if (!std::regex_match(key, unified_key) || key.find("..") != std::string::npos)
-            throw bad("unified", "key \"" + key + "\" is not a cgroup v2 file name");
+            throw bad("unified", "key " + quoted_value(key) + " is not a cgroup v2 file name");
         if (key.rfind("cgroup.", 0) == 0)
-            throw bad("unified", "key \"" + key + "\" is a cgroup core file, not a limit");
-        if (value.find('\n') != std::string::npos)
-            throw bad("unified", "value of \"" + key + "\" holds a newline");
+            throw bad("unified", "key " + quoted_value(key) + " is a cgroup core file, not a limit");
+        if (value.find('\n') != std::string::npos || value.find('\0') != std::string::npos)
+            throw bad("unified", "value of " + quoted_value(key) + " holds a newline or NUL");
     }
 }
 
 v1::LinuxContainerResources pod_level_resources(const v1::LinuxContainerResources& overhead,
                                                 const v1::LinuxContainerResources& resources) {
-    validate_pod_resources(overhead, "overhead");
-    validate_pod_resources(resources, "resources");
+    validate_linux_resources(overhead, "overhead");
+    validate_linux_resources(resources, "resources");
     v1::LinuxContainerResources total = resources;
     total.set_oom_score_adj(0);  // a process setting, not a cgroup one
     if (resources.cpu_shares() > 0 && overhead.cpu_shares() > 0) {

@@ -13,10 +13,12 @@
 
 namespace berth::daemon::sandbox {
 
-// Throws INVALID_ARGUMENT naming the field (`what` is "resources" or
-// "overhead") when a value is out of the kernel's range or malformed.
-void validate_pod_resources(const runtime::v1::LinuxContainerResources& resources,
-                            const std::string& what);
+// Throws INVALID_ARGUMENT naming the field (`what` is the message's path to
+// it: "resources", "overhead", "config.linux.resources") when a value is out
+// of the kernel's range or malformed: pods' and containers' alike, since a
+// hugepage size or a unified key becomes a cgroup file name.
+void validate_linux_resources(const runtime::v1::LinuxContainerResources& resources,
+                              const std::string& what);
 
 // What the pod as a whole may use: the containers' sum plus the pod's
 // overhead, as kubelet sizes a pod cgroup. A limit left at 0 (none) in

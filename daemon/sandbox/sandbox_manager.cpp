@@ -11,6 +11,7 @@
 #include "sandbox/pod_cgroup.hpp"
 #include "sandbox/pod_files.hpp"
 #include "sandbox/pod_init_process.hpp"
+#include "sandbox/pod_network_checks.hpp"
 #include "sandbox/pod_resources.hpp"
 #include "sandbox/rollback.hpp"
 #include "sandbox/sandbox_namespaces.hpp"
@@ -85,6 +86,9 @@ void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
     if (options.pid() == v1::TARGET) {
         throw invalid_argument("the PID namespace of a pod must be POD, CONTAINER or NODE");
     }
+    if (config.has_dns_config())
+        check_dns_config(config.dns_config());
+    check_port_mappings(config);
     validate_sysctls(config);
     cgroup_parent_path(config.linux().cgroup_parent(), config_->runtime.cgroup_manager);
 }

@@ -26,7 +26,7 @@ SysctlNamespace classify_sysctl(const std::string& raw_name) {
     if (name.empty() || name.find("..") != std::string::npos || name.front() == '.' ||
         name.back() == '.' ||
         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string::npos) {
-        throw invalid_argument("sysctl \"" + raw_name + "\" is not a valid sysctl name");
+        throw invalid_argument("sysctl " + quoted_value(raw_name) + " is not a valid sysctl name");
     }
     // The namespaced sysctls, as the kernel (and Kubernetes' validation)
     // knows them.
@@ -43,8 +43,8 @@ SysctlNamespace classify_sysctl(const std::string& raw_name) {
     if (starts_with(name, "net.")) {
         return SysctlNamespace::Net;
     }
-    throw invalid_argument("sysctl \"" + raw_name +
-                           "\" is not namespaced: it would change the whole node");
+    throw invalid_argument("sysctl " + quoted_value(raw_name) +
+                           " is not namespaced: it would change the whole node");
 }
 
 std::string sysctl_path(const std::string& name) {

@@ -528,9 +528,4 @@ std::unique_ptr<ProcessIo> RuntimeOCI::attach(const std::string& id, const Attac
     return std::make_unique<AttachSession>(monitor_paths(id), options);
 }
 
-nlohmann::json RuntimeOCI::stats(const std::string&) {
-    throw RuntimeError(RuntimeErrorKind::Unimplemented,
-                       "container stats are not implemented by berth yet");
-}
-
 }  // namespace berth::oci

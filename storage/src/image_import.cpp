@@ -83,12 +83,19 @@ void extract_archive(const fs::path& tarball, const fs::path& destination) {
         const int fd =
             ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
+            if (errno == ENOSPC || errno == EDQUOT)
+                throw io_error("import: writing " + target.string(), errno);
             throw StorageError(ErrorKind::InvalidArgument, tarball.string() + ": member \"" + name +
                                                                "\": " + std::strerror(errno));
         }
         const int copied = archive_read_data_into_fd(reader.handle, fd);
         ::close(fd);
         if (copied != ARCHIVE_OK) {
+            // A full disk is not the archive's fault: libarchive says only
+            // "Write error", its errno says why.
+            const int error = archive_errno(reader.handle);
+            if (error == ENOSPC || error == EDQUOT)
+                throw io_error("import: writing " + target.string(), error);
             throw StorageError(ErrorKind::InvalidArgument,
                                tarball.string() + ": member \"" + name +
                                    "\": " + archive_error_string(reader.handle));
@@ -132,10 +139,13 @@ std::string read_blob(const fs::path& layout, const std::string& digest, std::in
 void copy_verified(const fs::path& source, const fs::path& destination, const std::string& digest,
                    std::int64_t size) {
     std::ifstream in(source, std::ios::binary);
-    std::ofstream out(destination, std::ios::binary | std::ios::trunc);
-    if (!in || !out) {
+    if (!in) {
         throw StorageError(ErrorKind::InvalidArgument, "cannot read layer " + source.string());
     }
+    // POSIX calls, not a stream: a failed write must say why (ENOSPC).
+    const int out = ::open(destination.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0)
+        throw io_error("writing " + destination.string(), errno);
     Sha256 hasher;
     std::vector<char> buffer(1 << 16);
     std::uint64_t total = 0;
@@ -145,13 +155,21 @@ void copy_verified(const fs::path& source, const fs::path& destination, const st
         if (got == 0)
             break;
         hasher.update(buffer.data(), got);
-        out.write(buffer.data(), static_cast<std::streamsize>(got));
+        for (std::size_t written = 0; written < got;) {
+            const ssize_t n = ::write(out, buffer.data() + written, got - written);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                const int error = errno;
+                ::close(out);
+                throw io_error("writing " + destination.string(), error);
+            }
+            written += static_cast<std::size_t>(n);
+        }
         total += got;
     }
-    out.close();
-    if (!out) {
-        throw StorageError(ErrorKind::Internal, "writing " + destination.string());
-    }
+    if (::close(out) != 0)  // NFS and quotas report late
+        throw io_error("writing " + destination.string(), errno);
     if (digest.empty())
         return;
     if (size >= 0 && total != static_cast<std::uint64_t>(size)) {
@@ -200,7 +218,8 @@ std::vector<ImageRecord> ImageStorage::import(const fs::path& source) {
     char pattern_buffer[] = "import-XXXXXX";
     std::string pattern = (layout_.temporary() / pattern_buffer).string();
     if (::mkdtemp(pattern.data()) == nullptr) {
-        throw StorageError(ErrorKind::Internal, "import: " + std::string(std::strerror(errno)));
+        throw io_error("import: creating a staging directory in " + layout_.temporary().string(),
+                       errno);
     }
     const fs::path staging = pattern;
     try {
@@ -315,6 +334,8 @@ std::vector<ImageRecord> ImageStorage::import_docker_archive(const fs::path& dir
         }
     } catch (const StorageError&) {
         throw;
+    } catch (const std::system_error&) {
+        throw;  // a local I/O failure (a full disk) is not the archive's fault
     } catch (const std::exception& problem) {
         throw StorageError(ErrorKind::InvalidArgument,
                            "import: manifest.json: " + std::string(problem.what()));

@@ -90,7 +90,8 @@ ImageRecord ImageStorage::pull(const std::string& image, const RegistryCredentia
             }
             if (!first_failure)
                 first_failure = std::current_exception();
-            if (error.kind() == ErrorKind::DataLoss || error.kind() == ErrorKind::Internal)
+            if (error.kind() == ErrorKind::DataLoss || error.kind() == ErrorKind::Internal ||
+                error.kind() == ErrorKind::ResourceExhausted)
                 break;
         }
     }

@@ -114,7 +114,8 @@ LayerRecord LayerStore::add(LayerRecord record, const fs::path& archive,
     try {
         unpacked = unpack_layer(unpack_helper, archive, staging.path() / "diff");
     } catch (const LayerUnpackError& error) {
-        throw StorageError(ErrorKind::InvalidArgument,
+        throw StorageError(error.no_space() ? ErrorKind::ResourceExhausted
+                                            : ErrorKind::InvalidArgument,
                            "layer " + record.compressed_digest + ": " + error.what());
     }
     if (unpacked.diff_id != record.diff_id) {

@@ -308,10 +308,14 @@ UnpackResult unpack_layer(const std::string& helper, const fs::path& archive,
                                (reason.empty() ? "" : " (" + reason + ")"));
     }
     if (WEXITSTATUS(status) != 0) {
+        // berth-unpack's status 3: the destination's filesystem is full.
+        constexpr int kExitNoSpace = 3;
         throw LayerUnpackError("unpacking " + archive.string() + ": " +
-                               (reason.empty() ? std::string(kHelperName) + " exited with status " +
-                                                     std::to_string(WEXITSTATUS(status))
-                                               : reason));
+                                   (reason.empty() ? std::string(kHelperName) +
+                                                         " exited with status " +
+                                                         std::to_string(WEXITSTATUS(status))
+                                                   : reason),
+                               WEXITSTATUS(status) == kExitNoSpace);
     }
     return parse_result(out_text);
 }

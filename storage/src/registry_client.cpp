@@ -448,20 +448,18 @@ std::string RegistryClient::fetch_blob(const std::string& digest, std::int64_t s
 void RegistryClient::fetch_blob_to_file(const std::string& digest, std::int64_t size,
                                         const std::filesystem::path& destination) {
     FileCloser file{::open(destination.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
-    if (file.fd < 0) {
-        throw StorageError(ErrorKind::Internal,
-                           "creating " + destination.string() + ": " + std::strerror(errno));
-    }
+    if (file.fd < 0)
+        throw io_error("creating " + destination.string(), errno);
     // The sink runs inside libcurl, which must not be unwound by an
     // exception: a write error is kept and reported after the transfer.
-    std::string write_error;
+    int write_errno = 0;
     auto write_all = [&](const char* data, std::size_t length) {
         while (length > 0) {
             const ssize_t written = ::write(file.fd, data, length);
             if (written < 0) {
                 if (errno == EINTR)
                     continue;
-                write_error = "writing " + destination.string() + ": " + std::strerror(errno);
+                write_errno = errno;
                 return false;
             }
             data += written;
@@ -472,8 +470,8 @@ void RegistryClient::fetch_blob_to_file(const std::string& digest, std::int64_t 
     try {
         stream_blob(digest, size, write_all);
     } catch (const StorageError&) {
-        if (!write_error.empty())
-            throw StorageError(ErrorKind::Internal, write_error);
+        if (write_errno != 0)
+            throw io_error("writing " + destination.string(), write_errno);
         throw;
     }
 }

@@ -40,6 +40,15 @@ class Failure : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The destination's filesystem (or its quota) is full: berthd answers
+// RESOURCE_EXHAUSTED for it, not a complaint about the layer.
+class NoSpace : public Failure {
+    using Failure::Failure;
+};
+
+// The exit status that says NoSpace (layer_unpack.cpp reads it).
+constexpr int kExitNoSpace = 3;
+
 // Entry names come from untrusted archives: quote them so that the one-line
 // error stays one line and valid UTF-8 whatever bytes the name holds.
 std::string quoted(std::string_view name) {
@@ -70,6 +79,17 @@ std::string errno_text(int error) {
 std::string archive_text(archive* a) {
     const char* text = archive_error_string(a);
     return text != nullptr ? text : "unknown libarchive error";
+}
+
+// A failure of the disk writer: NoSpace when the filesystem is full, with
+// the errno text libarchive's own message ("Write failed") leaves out.
+[[noreturn]] void fail_write(std::string_view name, archive* writer) {
+    const int error = archive_errno(writer);
+    if (error == ENOSPC || error == EDQUOT) {
+        throw NoSpace("entry " + quoted(name) + ": " + archive_text(writer) + ": " +
+                      std::strerror(error));
+    }
+    fail_entry(name, archive_text(writer));
 }
 
 class UniqueFd {
@@ -559,7 +579,7 @@ private:
         archive_entry_copy_pathname(header, join(*parts, parts->size()).c_str());
 
         if (archive_write_header(writer_.get(), header) != ARCHIVE_OK) {
-            fail_entry(name, archive_text(writer_.get()));
+            fail_write(name, writer_.get());
         }
         for (;;) {
             const void* block = nullptr;
@@ -573,11 +593,11 @@ private:
                 fail_entry(name, "reading its data: " + read_error());
             }
             if (archive_write_data_block(writer_.get(), block, size, offset) != ARCHIVE_OK) {
-                fail_entry(name, archive_text(writer_.get()));
+                fail_write(name, writer_.get());
             }
         }
         if (archive_write_finish_entry(writer_.get()) != ARCHIVE_OK) {
-            fail_entry(name, archive_text(writer_.get()));
+            fail_write(name, writer_.get());
         }
     }
 
@@ -663,6 +683,9 @@ int main(int argc, char** argv) {
     }
     try {
         return run(allow_devices, operands[0], operands[1]);
+    } catch (const NoSpace& error) {
+        std::fprintf(stderr, "%s\n", error.what());
+        return kExitNoSpace;
     } catch (const std::exception& error) {
         std::fprintf(stderr, "%s\n", error.what());
         return 1;

@@ -16,7 +16,7 @@ bridge and subnet, the registry as a plain-HTTP host). Then:
   * runs berth-bench: the standard suite and density against both daemons
     (containerd first: the ratios read berthd / containerd), and the
     container scenario with crun against berthd alone;
-  * prints the side-by-side tables and each target of issue 7, met or missed.
+  * prints the side-by-side tables and each target (docs/benchmarks.md), met or missed.
 
 Everything it starts is stopped and removed at the end, also on Ctrl-C or a
 failure: pods (through CRI), daemons, monitors and shims, runtime state,
@@ -579,7 +579,7 @@ oom_score = 0
                                     ("pull", "PullImage"), ("pull", "RemoveImage")]:
             target(f"{operation} vs containerd", *versus(scenario, operation), 0.5)
         # VM path: the same containerd-shim-runc-v2 under both daemons; no
-        # target of the issue's, shown for the analysis.
+        # target set for it, shown for the analysis.
         for scenario, operation in [("pod", "RunPodSandbox"), ("pod", "StopPodSandbox"),
                                     ("pod", "RemovePodSandbox"),
                                     ("container", "CreateContainer+StartContainer"),
@@ -629,7 +629,7 @@ oom_score = 0
             for kind, values in monitors.items():
                 print(f"  {kind:14} USS {values['USS_kb']:7.0f}   PSS {values['PSS_kb']:7.0f}"
                       f"   VmRSS {values['VmRSS_kb']:7.0f}")
-        print("\n== targets (issue 7; p50 unless said) ==")
+        print("\n== targets (docs/benchmarks.md; p50 unless said) ==")
         print(f"  {'target':46}{'berthd':>10}{'reference':>11}{'ratio':>8}{'limit':>8}  result")
         for what, value, reference, ratio, limit, verdict, _ in rows:
             fmt = lambda v: "-" if v is None else f"{v:.2f}"
@@ -642,7 +642,7 @@ oom_score = 0
         errors = {name: doc.get("errors", 0) for name, doc in self.results.items()
                   if isinstance(doc, dict) and "errors" in doc}
         if density:
-            print("\n== density (issue 7: zero errors; total time and per-pod p99) ==")
+            print("\n== density (target: zero errors; total time and per-pod p99) ==")
             for entry in density.get("scenarios", []):
                 for result in entry["results"]:
                     ops = result["operations"]

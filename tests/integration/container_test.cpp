@@ -757,10 +757,40 @@ TEST_F(ContainerTest, BadInputGetsClearErrors) {
     EXPECT_EQ(no_image.error_code(), grpc::StatusCode::NOT_FOUND) << no_image.error_message();
     EXPECT_NE(no_image.error_message().find("image"), std::string::npos);
 
+    // A name that cannot be an image is a bad request, not a missing image
+    // (kubelet would try to pull it); a 10 KB one comes back cut.
+    for (const std::string& bad : {std::string("UPPER/Case:tag"), std::string("a b"),
+                                   std::string(10000, 'a') + "/B"}) {
+        auto unnamed = config("c", {"true"});
+        unnamed.mutable_image()->set_image(bad);
+        const auto refused = create(unnamed, nullptr);
+        EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+            << refused.error_message();
+        EXPECT_LT(refused.error_message().size(), 2500u);
+    }
+    // A hugepage size becomes a cgroup file name.
+    auto hugepages = config("hugepages", {"true"});
+    auto* limit = hugepages.mutable_linux()->mutable_resources()->add_hugepage_limits();
+    limit->set_page_size("../../x");
+    limit->set_limit(1 << 21);
+    const auto bad_size = create(hugepages, nullptr);
+    EXPECT_EQ(bad_size.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(bad_size.error_message().find("hugepage_limits.page_size"), std::string::npos)
+        << bad_size.error_message();
+
     ASSERT_TRUE(create(config("twice", {"sleep", "1000"}), &id).ok());
     const auto taken = create(config("twice", {"sleep", "1000"}), nullptr);
     EXPECT_EQ(taken.error_code(), grpc::StatusCode::ALREADY_EXISTS) << taken.error_message();
     ASSERT_TRUE(start(id).ok());
+    v1::UpdateContainerResourcesRequest update;
+    update.set_container_id(id);
+    auto* update_limit = update.mutable_linux()->add_hugepage_limits();
+    update_limit->set_page_size("../../x");
+    update_limit->set_limit(1 << 21);
+    v1::UpdateContainerResourcesResponse updated;
+    auto update_context = deadline_context();
+    EXPECT_EQ(runtime_->UpdateContainerResources(update_context.get(), update, &updated).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_EQ(start(id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_EQ(start("ffffffffffff").error_code(), grpc::StatusCode::NOT_FOUND);
     // Stopping or removing what is not there succeeds (a retry of a call

@@ -10,6 +10,7 @@
 #include <random>
 #include <regex>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -357,6 +358,46 @@ TEST_F(SandboxTest, BadRequestsGetClearErrors) {
     (*config.mutable_linux()->mutable_sysctls())["net.core.somaxconn"] = "1024";
     result = run(config, &id);
     EXPECT_EQ(result.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+    // What would land in resolv.conf or the portmap plugin's rules is
+    // checked first: a newline would be a resolv.conf line of its own.
+    const auto refused = [&](const v1::PodSandboxConfig& bad, const std::string& field) {
+        const auto status = run(bad, &id);
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+        EXPECT_NE(status.error_message().find(field), std::string::npos)
+            << status.error_message();
+    };
+    config = pod_config("dns");
+    config.mutable_dns_config()->add_servers("10.0.0.1\nnameserver 6.6.6.6");
+    refused(config, "config.dns_config.servers[0]");
+    config = pod_config("dns");
+    config.mutable_dns_config()->add_searches("ok.example");
+    config.mutable_dns_config()->add_searches("evil\nnameserver 6.6.6.6");
+    refused(config, "config.dns_config.searches[1]");
+    config = pod_config("dns");
+    config.mutable_dns_config()->add_options("ndots:5 attempts:9");
+    refused(config, "config.dns_config.options[0]");
+    for (const auto& [container_port, host_port, protocol, field] :
+         {std::tuple{0, 0, 0, "container_port"}, std::tuple{70000, 0, 0, "container_port"},
+          std::tuple{80, -1, 0, "host_port"}, std::tuple{80, 70000, 0, "host_port"},
+          std::tuple{80, 8080, 99, "protocol"}}) {
+        config = pod_config("ports");
+        auto* mapping = config.add_port_mappings();
+        mapping->set_container_port(container_port);
+        mapping->set_host_port(host_port);
+        mapping->set_protocol(static_cast<v1::Protocol>(protocol));
+        refused(config, std::string("config.port_mappings[0].") + field);
+    }
+    config = pod_config("sysctl-value");
+    (*config.mutable_linux()->mutable_sysctls())["net.ipv4.ip_unprivileged_port_start"] = "0\n1";
+    refused(config, "config.linux.sysctls");
+    // A 10 KB value is cut in the message: the client gets the error, not
+    // RESOURCE_EXHAUSTED for a header beyond gRPC's limit.
+    config = pod_config("huge-dns");
+    config.mutable_dns_config()->add_searches(std::string(10000, 'x') + " y");
+    const auto huge = run(config, &id);
+    EXPECT_EQ(huge.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << huge.error_message();
+    EXPECT_LT(huge.error_message().size(), 1000u);
 
     const std::string first = run_ok(pod_config("twice"));
     result = run(pod_config("twice"), &id);

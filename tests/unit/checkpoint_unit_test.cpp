@@ -172,7 +172,6 @@ public:
                                          std::chrono::seconds) override {
         return {};
     }
-    nlohmann::json stats(const std::string&) override { return {}; }
     std::unique_ptr<berth::oci::ProcessIo> exec(const std::string&,
                                                 const berth::oci::ExecOptions&) override {
         return nullptr;

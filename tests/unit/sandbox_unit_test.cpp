@@ -7,6 +7,8 @@
 
 #include "sandbox/pod_cgroup.hpp"
 #include "sandbox/pod_files.hpp"
+#include "sandbox/pod_network_checks.hpp"
+#include "sandbox/sandbox_namespaces.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/sandbox_store.hpp"
 #include "sandbox/sandbox_task_spec.hpp"
@@ -264,4 +266,75 @@ TEST(SandboxTaskSpec, RunsPodInitInThePodsNamespacesWithTheGroupingAnnotations) 
     const auto systemd = sandbox::sandbox_task_spec(record, "/r/rootfs", "/p",
                                                     berth::config::CgroupManager::Systemd);
     EXPECT_EQ(systemd["linux"]["cgroupsPath"], "kubepods.slice:berth:" + record.id);
+}
+
+TEST(PodNetworkChecks, DnsConfigIsResolverText) {
+    v1::DNSConfig dns;
+    dns.add_servers("10.96.0.10");
+    dns.add_servers("fd00::a");
+    dns.add_searches("default.svc.cluster.local");
+    dns.add_options("ndots:5");
+    EXPECT_EQ(code_of([&] { sandbox::check_dns_config(dns); }), grpc::StatusCode::OK);
+    for (const char* server : {"10.0.0.1\nnameserver 6.6.6.6", "dns.example", "", "300.1.1.1"}) {
+        v1::DNSConfig bad;
+        bad.add_servers(server);
+        EXPECT_EQ(code_of([&] { sandbox::check_dns_config(bad); }),
+                  grpc::StatusCode::INVALID_ARGUMENT)
+            << server;
+    }
+    for (const std::string& word : {std::string("a\nb"), std::string("a b"), std::string(),
+                                    std::string(256, 'a'), std::string("a\0b", 3)}) {
+        v1::DNSConfig search;
+        search.add_searches(word);
+        EXPECT_EQ(code_of([&] { sandbox::check_dns_config(search); }),
+                  grpc::StatusCode::INVALID_ARGUMENT);
+        v1::DNSConfig option;
+        option.add_options(word);
+        EXPECT_EQ(code_of([&] { sandbox::check_dns_config(option); }),
+                  grpc::StatusCode::INVALID_ARGUMENT);
+    }
+}
+
+TEST(PodNetworkChecks, PortMappingsInRange) {
+    const auto with = [](int container_port, int host_port, int protocol, const char* host_ip) {
+        v1::PodSandboxConfig config;
+        auto* mapping = config.add_port_mappings();
+        mapping->set_container_port(container_port);
+        mapping->set_host_port(host_port);
+        mapping->set_protocol(static_cast<v1::Protocol>(protocol));
+        mapping->set_host_ip(host_ip);
+        return code_of([&] { sandbox::check_port_mappings(config); });
+    };
+    EXPECT_EQ(with(80, 0, v1::TCP, ""), grpc::StatusCode::OK);
+    EXPECT_EQ(with(65535, 65535, v1::SCTP, "127.0.0.1"), grpc::StatusCode::OK);
+    EXPECT_EQ(with(53, 5353, v1::UDP, "::1"), grpc::StatusCode::OK);
+    for (const auto code : {with(0, 0, v1::TCP, ""), with(70000, 0, v1::TCP, ""),
+                            with(-1, 0, v1::TCP, ""), with(80, -1, v1::TCP, ""),
+                            with(80, 70000, v1::TCP, ""), with(80, 8080, 99, ""),
+                            with(80, 8080, v1::TCP, "localhost")}) {
+        EXPECT_EQ(code, grpc::StatusCode::INVALID_ARGUMENT);
+    }
+}
+
+TEST(PodNetworkChecks, SysctlValuesAreOneLine) {
+    v1::PodSandboxConfig config;
+    (*config.mutable_linux()->mutable_sysctls())["kernel.sem"] = "250\t32000\t32\t128";
+    EXPECT_EQ(code_of([&] { sandbox::validate_sysctls(config); }), grpc::StatusCode::OK);
+    (*config.mutable_linux()->mutable_sysctls())["kernel.sem"] = "250\n32000";
+    EXPECT_EQ(code_of([&] { sandbox::validate_sysctls(config); }),
+              grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Values echoed in errors stay one short line; messages stay below gRPC's
+// header limit whatever made them long.
+TEST(StatusMessages, EchoedValuesAreQuotedAndCut) {
+    using berth::daemon::bounded_message;
+    using berth::daemon::quoted_value;
+    EXPECT_EQ(quoted_value("web-0"), "\"web-0\"");
+    EXPECT_EQ(quoted_value("a\nb\"c\\"), "\"a\\x0ab\\\"c\\\\\"");
+    const std::string cut = quoted_value(std::string(10000, 'x'));
+    EXPECT_LT(cut.size(), 250u);
+    EXPECT_NE(cut.find("10000 bytes, cut"), std::string::npos);
+    EXPECT_EQ(bounded_message("Rpc", "short"), "Rpc: short");
+    EXPECT_LT(bounded_message("Rpc", std::string(100000, 'y')).size(), 2100u);
 }

@@ -1,5 +1,5 @@
-// berthctl's verbs. Each registers its own subcommand and flags; later issues
-// add one file per verb, named as crictl names it.
+// berthctl's verbs. Each registers its own subcommand and flags, one file
+// per group of verbs, named as crictl names them.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -686,11 +686,6 @@ ExecSyncResult RuntimeVM::exec_sync(const std::string& id, const std::vector<std
     return result;
 }
 
-nlohmann::json RuntimeVM::stats(const std::string&) {
-    throw RuntimeError(RuntimeErrorKind::Unimplemented,
-                       "container stats are read from cgroups, not from the runtime");
-}
-
 void RuntimeVM::checkpoint(const std::string& id, const std::string&, bool, std::chrono::seconds) {
     throw RuntimeError(RuntimeErrorKind::FailedPrecondition,
                        "container " + id + " runs under the VM runtime handler " +

@@ -106,7 +106,6 @@ public:
     // to completion or `timeout` (0: none): its output and exit code.
     virtual ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                                      std::chrono::seconds timeout) = 0;
-    virtual nlohmann::json stats(const std::string& id) = 0;
 
     // CheckpointContainer: dumps the running container's processes with
     // CRIU into `image_dir`; the dump's log (dump.log) goes beside it. With

@@ -41,7 +41,6 @@ public:
     HandlerFeatures features() override;
     ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                              std::chrono::seconds timeout) override;
-    nlohmann::json stats(const std::string& id) override;
     // In runtime_oci_checkpoint.cpp.
     void checkpoint(const std::string& id, const std::string& image_dir, bool leave_running,
                     std::chrono::seconds timeout) override;

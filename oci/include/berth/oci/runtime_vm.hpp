@@ -75,7 +75,6 @@ public:
     HandlerFeatures features() override { return {}; }
     ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                              std::chrono::seconds timeout) override;
-    nlohmann::json stats(const std::string& id) override;
     void checkpoint(const std::string& id, const std::string& image_dir, bool leave_running,
                     std::chrono::seconds timeout) override;
     bool runs_sandbox_task() const override { return true; }

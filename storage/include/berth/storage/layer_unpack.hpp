@@ -28,7 +28,13 @@ struct UnpackOptions {
 
 class LayerUnpackError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit LayerUnpackError(const std::string& message, bool no_space = false)
+        : std::runtime_error(message), no_space_(no_space) {}
+    // The destination's filesystem (or its quota) was full.
+    bool no_space() const { return no_space_; }
+
+private:
+    bool no_space_;
 };
 
 // Runs `helper` (the berth-unpack binary) on `archive` (gzip, zstd or plain

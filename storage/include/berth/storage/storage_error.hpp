@@ -16,6 +16,7 @@ enum class ErrorKind {
     FailedPrecondition,  // the image is in use, the host lacks something
     Unavailable,         // the registry cannot be reached or timed out
     DataLoss,            // content did not match its digest or size
+    ResourceExhausted,   // the disk (or its quota) is full
     Internal,            // anything else: a local I/O error, a bug
 };
 
@@ -28,5 +29,9 @@ public:
 private:
     ErrorKind kind_;
 };
+
+// A local I/O failure: "<context>: <errno text>", ResourceExhausted when the
+// disk or its quota is full (ENOSPC, EDQUOT), else Internal.
+StorageError io_error(const std::string& context, int error_number);
 
 }  // namespace berth::storage
