@@ -23,6 +23,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -218,16 +219,26 @@ protected:
     json start_conmon(const std::vector<std::string>& extra = {}) {
         int fds[2];
         EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
-        std::vector<std::string> argv{
-            BERTH_CONMON_PATH,     "--cid",         id_,
-            "--runtime",           kRunc,           "--runtime-root",
-            dir_ / "runtime",      "--bundle",      dir_ / "bundle",
-            "--container-pidfile", path("pid"),     "--conmon-pidfile",
-            path("conmon.pid"),    "--log-dir",     dir_ / "run",
-            "--log-path",          path("ctr.log"), "--exit-file",
-            path("exit"),          "--oom-file",    path("oom"),
-            "--attach-socket",     path("attach"),  "--ctl-fifo",
-            path("ctl"),           "--sync-fd",     std::to_string(kSyncFd)};
+        const std::pair<const char*, std::string> options[] = {
+            {"--cid", id_},
+            {"--runtime", kRunc},
+            {"--runtime-root", dir_ / "runtime"},
+            {"--bundle", dir_ / "bundle"},
+            {"--container-pidfile", path("pid")},
+            {"--conmon-pidfile", path("conmon.pid")},
+            {"--log-dir", dir_ / "run"},
+            {"--log-path", path("ctr.log")},
+            {"--exit-file", path("exit")},
+            {"--oom-file", path("oom")},
+            {"--attach-socket", path("attach")},
+            {"--ctl-fifo", path("ctl")},
+            {"--sync-fd", std::to_string(kSyncFd)},
+        };
+        std::vector<std::string> argv{BERTH_CONMON_PATH};
+        for (const auto& [flag, value] : options) {
+            argv.push_back(flag);
+            argv.push_back(value);
+        }
         argv.insert(argv.end(), extra.begin(), extra.end());
         const int write_end = fds[1];
         ChildProcess direct({.argv = argv,
