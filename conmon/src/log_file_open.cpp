@@ -41,10 +41,16 @@ int open_component(int directory_fd, const std::string& name, int flags, mode_t 
     flags |= O_NOFOLLOW | O_CLOEXEC;
     if (resolution == PathResolution::kAutomatic && !openat2_missing.load()) {
         const int fd = openat2_beneath(directory_fd, name.c_str(), flags, mode);
-        if (fd >= 0 || errno != ENOSYS) {
+        // EPERM: a seccomp filter that predates openat2 (older container
+        // engines' defaults) may say so instead of ENOSYS; it may also be
+        // the file's own answer (an immutable file), which the open below
+        // then gives again. Either way the fallback is just as safe.
+        if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
             return fd;
         }
-        openat2_missing = true;
+        if (errno == ENOSYS) {
+            openat2_missing = true;
+        }
     }
     // One component with O_NOFOLLOW cannot leave the directory: a symbolic
     // link fails with ELOOP, ".." never gets here.

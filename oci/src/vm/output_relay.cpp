@@ -93,7 +93,7 @@ void OutputRelay::finish(std::chrono::milliseconds grace) {
 void OutputRelay::reopen_log() {
     std::lock_guard lock(log_mutex_);
     if (!log_.reopen())
-        throw RuntimeError(RuntimeErrorKind::Internal,
+        throw RuntimeError(RuntimeErrorKind::FailedPrecondition,
                            "reopening the container log: " + log_.error());
 }
 

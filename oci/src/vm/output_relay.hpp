@@ -62,8 +62,8 @@ public:
     // the log, or after `grace` with whatever the pipes held by then (a shim
     // may keep a write end open after the exit).
     void finish(std::chrono::milliseconds grace);
-    // Log rotation. Throws RuntimeError(Internal) when the path cannot be
-    // opened (the old file stays in use).
+    // Log rotation. Throws RuntimeError(FailedPrecondition) when the path
+    // cannot be opened or is refused (the old file stays in use).
     void reopen_log();
 
     std::shared_ptr<OutputSubscriber> subscribe();
