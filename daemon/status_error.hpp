@@ -4,18 +4,17 @@
 // a message that names the RPC.
 #pragma once
 
-#include <cstdio>
+#include <cerrno>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <cerrno>
 #include <system_error>
 
 #include <grpcpp/grpcpp.h>
 
 #include "berth/oci/runtime_error.hpp"
 #include "berth/storage/storage_error.hpp"
+#include "quoted_value.hpp"
 
 namespace berth::daemon {
 
@@ -40,32 +39,6 @@ inline StatusError already_exists(const std::string& message) {
 }
 inline StatusError failed_precondition(const std::string& message) {
     return {grpc::StatusCode::FAILED_PRECONDITION, message};
-}
-
-// A value from a request, as an error message may echo it: in quotes, with
-// control characters, quotes and bytes above ASCII escaped (the message stays
-// one line of text), and at most `limit` bytes of it (a 10 KB name would
-// otherwise overflow gRPC's metadata limit and reach the client as
-// RESOURCE_EXHAUSTED instead of the error).
-inline std::string quoted_value(std::string_view value, std::size_t limit = 200) {
-    std::string out = "\"";
-    for (std::size_t i = 0; i < value.size() && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(value[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c >= 0x7f) {
-            char hex[5];
-            std::snprintf(hex, sizeof hex, "\\x%02x", c);
-            out += hex;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    out += '"';
-    if (value.size() > limit)
-        out += " (" + std::to_string(value.size()) + " bytes, cut)";
-    return out;
 }
 
 // The message a status carries: gRPC sends it in a header, percent-encoded,

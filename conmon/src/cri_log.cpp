@@ -1,12 +1,13 @@
 #include "berth/conmon/cri_log.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+
+#include "berth/conmon/log_file_open.hpp"
 
 namespace berth::conmon {
 
@@ -23,12 +24,12 @@ void format_timestamp(char (&buffer)[64]) {
 
 }  // namespace
 
-CriLog::CriLog(std::string path, std::uint64_t size_max)
-    : path_(std::move(path)), size_max_(size_max) {}
+CriLog::CriLog(std::string directory, std::string path, std::uint64_t size_max)
+    : directory_(std::move(directory)), path_(std::move(path)), size_max_(size_max) {}
 
 bool CriLog::open() {
     flush();
-    UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    UniqueFd fd = open_log_beneath(directory_, path_, error_);
     if (!fd) {
         return false;
     }

@@ -55,7 +55,9 @@ void create_empty_file(const std::string& path) {
 class Monitor {
 public:
     explicit Monitor(const Options& options)
-        : options_(options), sync_(options.sync_fd), log_(options.log_path, options.log_size_max) {}
+        : options_(options),
+          sync_(options.sync_fd),
+          log_(options.log_dir, options.log_path, options.log_size_max) {}
 
     int run();
 
@@ -97,7 +99,7 @@ bool Monitor::prepare(std::string& error) {
         return false;
     }
     if (!log_.open()) {
-        error = "cannot open log file " + options_.log_path + ": " + std::strerror(errno);
+        error = "cannot open the container log: " + log_.error();
         return false;
     }
     // The attach socket and control fifo exist before berthd learns the pid,
@@ -156,6 +158,8 @@ int Monitor::run() {
             ::ioctl(terminal_fd_, TIOCSWINSZ, &size);
         }
     };
+    // A path that cannot be opened (or is refused) keeps the old file in
+    // use: berthd sees that no regular file appeared and says so.
     ctl_->on_reopen_log = [this] { log_.reopen(); };
     loop_.add(signals_.get(), EPOLLIN, [this](std::uint32_t) { reap_children(); });
 

@@ -18,6 +18,7 @@ enum OptionId {
     kBundle,
     kContainerPidfile,
     kConmonPidfile,
+    kLogDir,
     kLogPath,
     kLogSizeMax,
     kExitFile,
@@ -38,6 +39,7 @@ const option kLongOptions[] = {
     {"bundle", required_argument, nullptr, kBundle},
     {"container-pidfile", required_argument, nullptr, kContainerPidfile},
     {"conmon-pidfile", required_argument, nullptr, kConmonPidfile},
+    {"log-dir", required_argument, nullptr, kLogDir},
     {"log-path", required_argument, nullptr, kLogPath},
     {"log-size-max", required_argument, nullptr, kLogSizeMax},
     {"exit-file", required_argument, nullptr, kExitFile},
@@ -102,6 +104,9 @@ bool parse_options(int argc, char** argv, Options& options, std::string& error) 
         case kConmonPidfile:
             options.conmon_pidfile = optarg;
             break;
+        case kLogDir:
+            options.log_dir = optarg;
+            break;
         case kLogPath:
             options.log_path = optarg;
             break;
@@ -157,6 +162,7 @@ bool parse_options(int argc, char** argv, Options& options, std::string& error) 
         {&options.bundle, "--bundle"},
         {&options.container_pidfile, "--container-pidfile"},
         {&options.conmon_pidfile, "--conmon-pidfile"},
+        {&options.log_dir, "--log-dir"},
         {&options.log_path, "--log-path"},
         {&options.exit_file, "--exit-file"},
         {&options.attach_socket, "--attach-socket"},

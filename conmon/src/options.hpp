@@ -14,6 +14,10 @@ struct Options {
     std::string bundle;
     std::string container_pidfile;
     std::string conmon_pidfile;
+    // The log is opened beneath log_dir without following symbolic links:
+    // log_path (relative to it, or absolute below it) comes from a CRI
+    // client.
+    std::string log_dir;
     std::string log_path;
     std::uint64_t log_size_max = 0;  // 0: unlimited
     std::string exit_file;

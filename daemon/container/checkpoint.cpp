@@ -16,6 +16,7 @@
 
 #include "berth/storage/atomic_file.hpp"
 #include "container/checkpoint_archive.hpp"
+#include "request_paths.hpp"
 #include "status_error.hpp"
 
 namespace berth::daemon::container {
@@ -112,14 +113,30 @@ private:
     std::string id_;
 };
 
+// The archive replaces whatever regular file is at `archive` (by a rename,
+// which never follows a link), and nothing else: not a directory, and not a
+// symbolic link (whose target a client may have hoped to overwrite) or a
+// device, fifo or socket that a rename would silently take the place of.
 void require_archive_path(const fs::path& archive) {
     std::error_code error;
-    if (fs::is_directory(archive, error))
-        throw invalid_argument("location " + archive.string() + " is a directory, not a file");
+    const auto existing = fs::symlink_status(archive, error);
+    if (fs::is_symlink(existing)) {
+        throw invalid_argument("location " + quoted_value(archive.string()) +
+                               " is a symbolic link, which is never followed or replaced");
+    }
+    if (fs::is_directory(existing)) {
+        throw invalid_argument("location " + quoted_value(archive.string()) +
+                               " is a directory, not a file");
+    }
+    if (fs::exists(existing) && !fs::is_regular_file(existing)) {
+        throw invalid_argument("location " + quoted_value(archive.string()) +
+                               " exists and is not a regular file");
+    }
     const fs::path parent = archive.parent_path();
     if (!fs::is_directory(parent, error)) {
-        throw invalid_argument("location " + archive.string() + ": the directory " +
-                               parent.string() + " does not exist");
+        throw invalid_argument("location " + quoted_value(archive.string()) +
+                               ": the directory " + quoted_value(parent.string()) +
+                               " does not exist");
     }
 }
 

@@ -30,15 +30,19 @@ namespace {
 // One tar being written; libarchive's handle freed whatever happens.
 class TarWriter {
 public:
-    explicit TarWriter(const fs::path& file)
+    // Into `fd` when given (the caller opened the file as it must be
+    // opened), else into `file`, created by libarchive.
+    explicit TarWriter(const fs::path& file, int fd = -1)
         : file_(file), archive_(archive_write_new(), archive_write_free) {
         if (!archive_)
             fail("writing " + file_.string(), "libarchive could not start");
         // pax keeps long names, large files and nanosecond times exactly.
-        if (archive_write_set_format_pax_restricted(handle()) != ARCHIVE_OK ||
-            archive_write_open_filename(handle(), file_.c_str()) != ARCHIVE_OK) {
+        if (archive_write_set_format_pax_restricted(handle()) != ARCHIVE_OK)
             fail("writing " + file_.string(), error());
-        }
+        if (fd >= 0 && archive_write_open_fd(handle(), fd) != ARCHIVE_OK)
+            fail("writing " + file_.string(), error());
+        if (fd < 0 && archive_write_open_filename(handle(), file_.c_str()) != ARCHIVE_OK)
+            fail("writing " + file_.string(), error());
     }
 
     // Adds `source` (lstat'ed: links stay links) under the name `name`.
@@ -141,23 +145,22 @@ struct PendingFile {
 }  // namespace
 
 void write_directory_archive(const fs::path& directory, const fs::path& archive) {
-    PendingFile pending{archive.string() + ".tmp-" + std::to_string(::getpid())};
-    {
-        // Created 0600 before libarchive opens it, so that the memory pages
-        // are never readable by others, not even for a moment.
-        const UniqueFd created(
-            ::open(pending.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        if (!created)
-            fail("creating " + pending.path.string(), std::strerror(errno));
-    }
-    TarWriter tar(pending.path);
-    walk(directory, [&](const fs::path& path, const std::string& name) {
-        tar.add(path, name);
+    // A new file of an unpredictable name (mkostemp: O_CREAT | O_EXCL, so
+    // never through a link someone planted under the name), 0600 from the
+    // start so that the memory pages are never readable by others, and
+    // written through this descriptor only.
+    std::string name = archive.string() + ".tmp-XXXXXX";
+    const UniqueFd created(::mkostemp(name.data(), O_CLOEXEC));
+    if (!created)
+        fail("creating " + name, std::strerror(errno));
+    PendingFile pending{name};
+    TarWriter tar(pending.path, created.get());
+    walk(directory, [&](const fs::path& path, const std::string& entry) {
+        tar.add(path, entry);
         return true;
     });
     tar.close();
-    const UniqueFd written(::open(pending.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!written || ::fsync(written.get()) != 0)
+    if (::fsync(created.get()) != 0)
         fail("writing " + pending.path.string(), std::strerror(errno));
     std::error_code error;
     fs::rename(pending.path, archive, error);

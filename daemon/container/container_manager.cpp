@@ -17,6 +17,7 @@
 #include "container/checkpoint.hpp"
 #include "container/spec/oci_spec.hpp"
 #include "derived_file.hpp"
+#include "request_paths.hpp"
 #include "sandbox/ids.hpp"
 #include "sandbox/pod_resources.hpp"
 #include "sandbox/rollback.hpp"
@@ -120,17 +121,27 @@ int ContainerManager::pid_of(const std::string& id) const {
     return record && record->state == ContainerState::Running ? record->pid : 0;
 }
 
-std::string ContainerManager::log_path_for(const v1::ContainerConfig& config,
-                                           const v1::PodSandboxConfig& pod) const {
+ContainerManager::LogLocation ContainerManager::log_location(
+    const v1::ContainerConfig& config, const v1::PodSandboxConfig& pod) const {
+    // Both checked by create(): an absolute directory, a relative path
+    // without "..", names without "/". What lies on disk beneath the
+    // directory is berth-conmon's to refuse when it opens the file there.
+    LogLocation location;
     if (!pod.log_directory().empty() && !config.log_path().empty()) {
-        return (fs::path(pod.log_directory()) / config.log_path()).lexically_normal().string();
+        location.directory = fs::path(pod.log_directory()).lexically_normal().string();
+        location.path = (fs::path(location.directory) / config.log_path()).lexically_normal();
+    } else {
+        // kubelet always sends both; other clients get CRI-O's layout under
+        // log_dir so that their logs are still kept.
+        const auto& meta = pod.metadata();
+        location.directory = fs::path(config_.current()->log_dir).lexically_normal().string();
+        location.path = location.directory + "/" + meta.namespace_() + "_" + meta.name() + "_" +
+                        meta.uid() + "/" + config.metadata().name() + "/" +
+                        std::to_string(config.metadata().attempt()) + ".log";
     }
-    // kubelet always sends both; other clients get CRI-O's layout under
-    // log_dir so that their logs are still kept.
-    const auto& meta = pod.metadata();
-    return config_.current()->log_dir + "/" + meta.namespace_() + "_" + meta.name() + "_" +
-           meta.uid() + "/" + config.metadata().name() + "/" +
-           std::to_string(config.metadata().attempt()) + ".log";
+    while (location.directory.size() > 1 && location.directory.back() == '/')
+        location.directory.pop_back();
+    return location;
 }
 
 std::string ContainerManager::create(const v1::CreateContainerRequest& request) {
@@ -139,14 +150,20 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
         throw invalid_argument("container name (metadata.name) is empty");
     if (config.image().image().empty())
         throw invalid_argument("no image given (image.image)");
-    if (config.metadata().name().find_first_of("/_") != std::string::npos) {
-        throw invalid_argument("container name \"" + config.metadata().name() +
-                               "\" must not contain '/' or '_'");
+    request_paths::check_container_log_paths(config);
+    // '_' separates the parts of the container's name (container_name()).
+    if (config.metadata().name().find('_') != std::string::npos) {
+        throw invalid_argument("config.metadata.name " +
+                               quoted_value(config.metadata().name()) +
+                               " must not contain '_'");
     }
     const auto sandbox = sandboxes_.get(sandboxes_.resolve(request.pod_sandbox_id()));
     if (!sandbox || sandbox->state == sandbox::SandboxState::Creating) {
         throw not_found("pod sandbox \"" + request.pod_sandbox_id() + "\" not found");
     }
+    // The pod as it was run (a record from an older berthd was never
+    // checked): its log directory and names make the log's path.
+    request_paths::check_pod_paths(sandbox->config, "sandbox_config");
     if (sandbox->state != sandbox::SandboxState::Ready) {
         throw failed_precondition("pod sandbox " + sandbox->id + " is not ready");
     }
@@ -184,7 +201,8 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     record.stop_signal = image->config.stop_signal;
     record.created_at = now_ns();
     record.bundle = store_.directory_of(record.id);
-    record.log_path = log_path_for(config, sandbox->config);
+    const LogLocation log = log_location(config, sandbox->config);
+    record.log_path = log.path;
 
     sandbox::Rollback rollback;
     store_.reserve_name(record.name, record.id);
@@ -227,12 +245,15 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     }
     write_derived_file(record.bundle + "/config.json", spec.dump(2), 0600);
     record.user = spec_process_user(spec);
-    fs::create_directories(fs::path(record.log_path).parent_path());
+    // The directory the request named (or log_dir) is trusted as a whole;
+    // what is beneath it berth-conmon creates without following links.
+    fs::create_directories(log.directory);
 
     oci::CreateOptions options;
     options.id = record.id;
     options.sandbox_id = sandbox->id;
     options.bundle = record.bundle;
+    options.log_directory = log.directory;
     options.log_path = record.log_path;
     options.log_size_max = settings->runtime.log_size_max;
     options.stdin = config.stdin();
@@ -418,9 +439,18 @@ void ContainerManager::reopen_log(const std::string& id_or_prefix) {
         // file once the call returns, so wait for it (briefly).
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         std::error_code ignored;
-        while (!fs::exists(record->log_path, ignored) &&
-               std::chrono::steady_clock::now() < deadline) {
+        // Not followed: a link planted where the log was is what the monitor
+        // refuses to open, and the caller must hear of it.
+        auto found = fs::symlink_status(record->log_path, ignored);
+        while (!fs::exists(found) && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            found = fs::symlink_status(record->log_path, ignored);
+        }
+        if (fs::exists(found) && !fs::is_regular_file(found)) {
+            throw failed_precondition("the log " + quoted_value(record->log_path) +
+                                      " of container " + id +
+                                      " is not a regular file (a symbolic link is never "
+                                      "followed): the log was not reopened");
         }
     });
 }
@@ -474,8 +504,7 @@ void ContainerManager::checkpoint(const std::string& id_or_prefix, const std::st
                                   std::int64_t timeout_seconds) {
     if (location.empty())
         throw invalid_argument("no archive path given (location)");
-    if (location.front() != '/')
-        throw invalid_argument("location \"" + location + "\" must be an absolute path");
+    request_paths::require_absolute_path("location", location);
     const std::string id = store_.resolve(id_or_prefix);
     // Under the container's lock: a stop waits until the checkpoint is
     // written rather than pulling the processes from under CRIU.

@@ -90,7 +90,13 @@ private:
     // is no exit file yet.
     bool record_exit_locked(const std::string& id);
     void mark_lost_locked(const std::string& id, const std::string& why);
-    std::string log_path_for(const runtime::v1::ContainerConfig& config,
+    // Where a container's CRI log goes: `path` lies beneath `directory`,
+    // which is the pod's log_directory or, without one, [berth] log_dir.
+    struct LogLocation {
+        std::string directory;
+        std::string path;
+    };
+    LogLocation log_location(const runtime::v1::ContainerConfig& config,
                              const runtime::v1::PodSandboxConfig& pod) const;
     bool wait_for_exit_file(const std::string& id, std::chrono::milliseconds timeout);
     // Publishes the change with snapshots of the pod and its containers as

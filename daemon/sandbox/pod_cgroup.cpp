@@ -7,6 +7,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "request_paths.hpp"
 #include "sandbox/mountinfo.hpp"
 #include "status_error.hpp"
 
@@ -57,12 +58,10 @@ std::string cgroup_parent_path(const std::string& parent, config::CgroupManager 
         return "";
     }
     if (manager == config::CgroupManager::Cgroupfs) {
-        const bool climbs =
-            parent.find("/../") != std::string::npos ||
-            (parent.size() >= 3 && parent.compare(parent.size() - 3, 3, "/..") == 0);
-        if (parent.front() != '/' || climbs) {
-            throw invalid_argument("cgroup_parent \"" + parent +
-                                   "\" must be an absolute path for the cgroupfs cgroup manager");
+        // berthd creates the pod's cgroup below it, as root, in every hierarchy.
+        if (const auto problem = request_paths::absolute_path_problem(parent); !problem.empty()) {
+            throw invalid_argument(request_paths::describe("cgroup_parent", parent, problem) +
+                                   " for the cgroupfs cgroup manager");
         }
         return parent;
     }

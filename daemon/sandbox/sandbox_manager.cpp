@@ -7,6 +7,7 @@
 
 #include "berth/storage/atomic_file.hpp"
 #include "derived_file.hpp"
+#include "request_paths.hpp"
 #include "sandbox/ids.hpp"
 #include "sandbox/pod_cgroup.hpp"
 #include "sandbox/pod_files.hpp"
@@ -72,6 +73,7 @@ void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
     if (metadata.uid().empty()) {
         throw invalid_argument("config.metadata.uid is required");
     }
+    request_paths::check_pod_paths(config, "config");
     if (const auto problem = hostname_problem(config.hostname()); !problem.empty()) {
         throw invalid_argument("config.hostname " + problem);
     }

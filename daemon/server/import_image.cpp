@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include "request_paths.hpp"
 #include "server/berth_image_service.hpp"
 #include "status_error.hpp"
 
@@ -9,9 +10,7 @@ grpc::Status BerthImageService::ImportImage(grpc::ServerContext*,
                                             const ::berth::v1::ImportImageRequest* request,
                                             ::berth::v1::ImportImageResponse* response) {
     return rpc_status("ImportImage", [&] {
-        if (request->path().empty() || request->path().front() != '/') {
-            throw invalid_argument("path must be absolute, not \"" + request->path() + "\"");
-        }
+        request_paths::require_absolute_path("path", request->path());
         spdlog::info("ImportImage {}", request->path());
         for (const auto& record : state_.images().import(request->path())) {
             auto* image = response->add_images();

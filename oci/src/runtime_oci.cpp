@@ -223,6 +223,8 @@ int RuntimeOCI::create(const CreateOptions& options) {
                                   dir + "/container.pid",
                                   "--conmon-pidfile",
                                   dir + "/conmon.pid",
+                                  "--log-dir",
+                                  options.log_directory,
                                   "--log-path",
                                   options.log_path,
                                   "--exit-file",

@@ -23,6 +23,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -218,31 +219,26 @@ protected:
     json start_conmon(const std::vector<std::string>& extra = {}) {
         int fds[2];
         EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
-        std::vector<std::string> argv{BERTH_CONMON_PATH,
-                                      "--cid",
-                                      id_,
-                                      "--runtime",
-                                      kRunc,
-                                      "--runtime-root",
-                                      dir_ / "runtime",
-                                      "--bundle",
-                                      dir_ / "bundle",
-                                      "--container-pidfile",
-                                      path("pid"),
-                                      "--conmon-pidfile",
-                                      path("conmon.pid"),
-                                      "--log-path",
-                                      path("ctr.log"),
-                                      "--exit-file",
-                                      path("exit"),
-                                      "--oom-file",
-                                      path("oom"),
-                                      "--attach-socket",
-                                      path("attach"),
-                                      "--ctl-fifo",
-                                      path("ctl"),
-                                      "--sync-fd",
-                                      std::to_string(kSyncFd)};
+        const std::pair<const char*, std::string> options[] = {
+            {"--cid", id_},
+            {"--runtime", kRunc},
+            {"--runtime-root", dir_ / "runtime"},
+            {"--bundle", dir_ / "bundle"},
+            {"--container-pidfile", path("pid")},
+            {"--conmon-pidfile", path("conmon.pid")},
+            {"--log-dir", dir_ / "run"},
+            {"--log-path", path("ctr.log")},
+            {"--exit-file", path("exit")},
+            {"--oom-file", path("oom")},
+            {"--attach-socket", path("attach")},
+            {"--ctl-fifo", path("ctl")},
+            {"--sync-fd", std::to_string(kSyncFd)},
+        };
+        std::vector<std::string> argv{BERTH_CONMON_PATH};
+        for (const auto& [flag, value] : options) {
+            argv.push_back(flag);
+            argv.push_back(value);
+        }
         argv.insert(argv.end(), extra.begin(), extra.end());
         const int write_end = fds[1];
         ChildProcess direct({.argv = argv,
@@ -448,6 +444,74 @@ TEST_F(ConmonTest, ControlFifoReopensLog) {
     EXPECT_EQ(wait_exit_file(), 0);
     EXPECT_EQ(reassemble(parse_log(path("ctr.log.1")), "stdout"), "one\n");
     EXPECT_EQ(reassemble(parse_log(path("ctr.log")), "stdout"), "two\n");
+}
+
+// The log path comes from a CRI client and berth-conmon runs as root: a
+// symbolic link planted in the log directory must not take its writes
+// elsewhere, neither when it starts nor when the log is reopened.
+TEST_F(ConmonTest, RefusesALogFileThatIsASymbolicLink) {
+    TempDir outside;
+    const std::string precious = outside.write("precious", "precious\n");
+    fs::create_symlink(precious, path("ctr.log"));
+    write_config(make_config({"sh", "-c", "echo owned"}));
+    const json sync = start_conmon();
+    ASSERT_TRUE(sync.is_object());
+    EXPECT_EQ(sync.value("pid", 0), -1);
+    const std::string message = sync.value("message", "");
+    EXPECT_NE(message.find("symbolic link"), std::string::npos) << message;
+    EXPECT_NE(wait_conmon(5s).value_or(0), 0);
+    EXPECT_EQ(read_file(precious), "precious\n");
+    // Refused before the runtime was asked for anything.
+    EXPECT_NE(runc("state " + id_).exit_code, 0);
+}
+
+TEST_F(ConmonTest, RefusesALogDirectoryOnTheWayThatIsASymbolicLink) {
+    TempDir outside;
+    fs::create_symlink(outside.path(), path("pod"));
+    write_config(make_config({"sh", "-c", "echo owned"}));
+    const json sync = start_conmon({"--log-path", path("pod/ctr.log")});
+    ASSERT_TRUE(sync.is_object());
+    EXPECT_EQ(sync.value("pid", 0), -1);
+    EXPECT_NE(sync.value("message", "").find("symbolic link"), std::string::npos) << sync.dump();
+    EXPECT_FALSE(fs::exists(outside / "ctr.log"));
+}
+
+TEST_F(ConmonTest, RefusesALogPathOutsideTheLogDirectory) {
+    TempDir outside;
+    write_config(make_config({"sh", "-c", "echo owned"}));
+    const json sync = start_conmon({"--log-path", outside / "ctr.log"});
+    ASSERT_TRUE(sync.is_object());
+    EXPECT_EQ(sync.value("pid", 0), -1);
+    EXPECT_NE(sync.value("message", "").find("not inside the log directory"), std::string::npos)
+        << sync.dump();
+    EXPECT_FALSE(fs::exists(outside / "ctr.log"));
+}
+
+TEST_F(ConmonTest, ControlFifoReopenDoesNotFollowASymbolicLink) {
+    TempDir outside;
+    const std::string precious = outside.write("precious", "precious\n");
+    write_config(make_config({"cat"}));
+    const json sync = start_conmon({"--stdin", "--stdin-once"});
+    ASSERT_GT(sync.value("pid", -1), 0) << sync.dump();
+    AttachClient client(path("attach"));
+    ASSERT_TRUE(client.connected());
+    ASSERT_EQ(runc("start " + id_).exit_code, 0);
+
+    ASSERT_TRUE(client.send("one\n"));
+    ASSERT_TRUE(wait_until([&] { return log_contains(path("ctr.log"), "one"); }));
+    fs::rename(path("ctr.log"), path("ctr.log.1"));
+    fs::create_symlink(precious, path("ctr.log"));
+    { std::ofstream(path("ctl")) << "2 0 0\n"; }
+    // Nothing to wait for when the reopen is refused: give it time to happen
+    // before the next output, which would otherwise race it.
+    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(client.send("two\n"));
+    // Refused: the old file stays in use.
+    ASSERT_TRUE(wait_until([&] { return log_contains(path("ctr.log.1"), "two"); }));
+    client.close();
+    EXPECT_EQ(wait_exit_file(), 0);
+    EXPECT_EQ(read_file(precious), "precious\n");
+    EXPECT_EQ(reassemble(parse_log(path("ctr.log.1")), "stdout"), "one\ntwo\n");
 }
 
 TEST_F(ConmonTest, TruncatesLogAtSizeMax) {

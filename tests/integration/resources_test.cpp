@@ -108,15 +108,6 @@ protected:
         return cri_->runtime().UpdateContainerResources(context.get(), request, &response);
     }
 
-    grpc::Status checkpoint(const std::string& id, const std::string& location) {
-        v1::CheckpointContainerRequest request;
-        request.set_container_id(id);
-        request.set_location(location);
-        v1::CheckpointContainerResponse response;
-        auto context = deadline_context(120s);
-        return cri_->runtime().CheckpointContainer(context.get(), request, &response);
-    }
-
     static TestRegistry* registry_;
     std::unique_ptr<BerthdInstance> daemon_;
     std::unique_ptr<CriSession> cri_;
@@ -251,7 +242,7 @@ TEST_F(ResourcesTest, CheckpointContainerWritesAnArchiveOrSaysWhyCriuCannot) {
             }
         }
     }
-    const auto result = checkpoint(id, archive);
+    const auto result = cri_->checkpoint(id, archive);
     if (criu.exit_code == 0) {
         std::printf("CheckpointTest: CRIU works on this host: expecting an archive\n");
         ASSERT_TRUE(result.ok()) << result.error_message() << daemon_->log();
@@ -311,13 +302,14 @@ TEST_F(ResourcesTest, CheckpointContainerWritesAnArchiveOrSaysWhyCriuCannot) {
     }
 
     // Requests that cannot be.
-    EXPECT_EQ(checkpoint(id, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_EQ(checkpoint(id, "relative.tar").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_EQ(checkpoint(id, daemon_->dir() / "no/such/dir/c.tar").error_code(),
+    EXPECT_EQ(cri_->checkpoint(id, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(cri_->checkpoint(id, "relative.tar").error_code(),
               grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_EQ(checkpoint("ffffffffffff", archive).error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(cri_->checkpoint(id, daemon_->dir() / "no/such/dir/c.tar").error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(cri_->checkpoint("ffffffffffff", archive).error_code(), grpc::StatusCode::NOT_FOUND);
     ASSERT_TRUE(cri_->stop(id).ok());
-    const auto stopped = checkpoint(id, archive + ".2");
+    const auto stopped = cri_->checkpoint(id, archive + ".2");
     EXPECT_EQ(stopped.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_NE(stopped.error_message().find("not running"), std::string::npos)
         << stopped.error_message();

@@ -33,31 +33,49 @@ public:
         EXPECT_TRUE(status.ok()) << image << ": " << status.error_message();
     }
 
+    // The pod run_pod() runs: on the host network, its log directory below
+    // the daemon's; a test may change it and run it with run_pod_config().
+    runtime::v1::PodSandboxConfig pod_config(const std::string& name) const {
+        runtime::v1::PodSandboxConfig config;
+        config.mutable_metadata()->set_name(name);
+        config.mutable_metadata()->set_namespace_("default");
+        config.mutable_metadata()->set_uid(name + "-uid");
+        config.set_log_directory(daemon_.dir() / ("logs/" + name));
+        config.mutable_linux()
+            ->mutable_security_context()
+            ->mutable_namespace_options()
+            ->set_network(runtime::v1::NODE);
+        return config;
+    }
+
+    // Runs `config` as it is and returns the answer; on success the pod's
+    // id is in `id` and its containers get `config` as their sandbox_config.
+    grpc::Status run_pod_config(const runtime::v1::PodSandboxConfig& config, std::string* id,
+                                const std::string& handler = "") {
+        runtime::v1::RunPodSandboxRequest request;
+        request.set_runtime_handler(handler);
+        *request.mutable_config() = config;
+        runtime::v1::RunPodSandboxResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
+        *id = response.pod_sandbox_id();
+        if (!id->empty())
+            pod_configs_[*id] = config;
+        return status;
+    }
+
     // A pod on the host network; with `cgroup_parent` it gets its own
     // cgroup below that parent; `handler` "" is the daemon's default.
     std::string run_pod(const std::string& name, const std::string& cgroup_parent = "",
                         const std::string& handler = "") {
-        runtime::v1::RunPodSandboxRequest request;
-        request.set_runtime_handler(handler);
-        auto* config = request.mutable_config();
-        config->mutable_metadata()->set_name(name);
-        config->mutable_metadata()->set_namespace_("default");
-        config->mutable_metadata()->set_uid(name + "-uid");
-        config->set_log_directory(daemon_.dir() / ("logs/" + name));
-        config->mutable_linux()
-            ->mutable_security_context()
-            ->mutable_namespace_options()
-            ->set_network(runtime::v1::NODE);
+        auto config = pod_config(name);
         if (!cgroup_parent.empty())
-            config->mutable_linux()->set_cgroup_parent(cgroup_parent);
-        runtime::v1::RunPodSandboxResponse response;
-        auto context = deadline_context(std::chrono::seconds(60));
-        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
+            config.mutable_linux()->set_cgroup_parent(cgroup_parent);
+        std::string id;
+        const auto status = run_pod_config(config, &id, handler);
         EXPECT_TRUE(status.ok()) << "RunPodSandbox " << name << " (runtime handler \"" << handler
                                  << "\"): " << status.error_message();
-        if (!response.pod_sandbox_id().empty())
-            pod_configs_[response.pod_sandbox_id()] = *config;
-        return response.pod_sandbox_id();
+        return id;
     }
 
     static runtime::v1::ContainerConfig container(const std::string& name, const std::string& image,
@@ -119,6 +137,23 @@ public:
         const auto started = start(id);
         EXPECT_TRUE(started.ok()) << started.error_message();
         return started.ok() ? id : "";
+    }
+
+    grpc::Status reopen_log(const std::string& id) {
+        runtime::v1::ReopenContainerLogRequest request;
+        request.set_container_id(id);
+        runtime::v1::ReopenContainerLogResponse response;
+        auto context = deadline_context();
+        return runtime_->ReopenContainerLog(context.get(), request, &response);
+    }
+
+    grpc::Status checkpoint(const std::string& id, const std::string& location) {
+        runtime::v1::CheckpointContainerRequest request;
+        request.set_container_id(id);
+        request.set_location(location);
+        runtime::v1::CheckpointContainerResponse response;
+        auto context = deadline_context(std::chrono::seconds(120));
+        return runtime_->CheckpointContainer(context.get(), request, &response);
     }
 
     runtime::v1::ContainerStatusResponse status(const std::string& id, bool verbose = false) {

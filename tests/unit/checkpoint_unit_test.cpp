@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -100,6 +101,21 @@ TEST(CheckpointArchive, AnArchiveThatCannotBeWrittenLeavesNothing) {
     EXPECT_THROW(write_directory_archive(dir / "tree", dir / "missing/out.tar"),
                  std::runtime_error);
     EXPECT_FALSE(fs::exists(dir / "missing"));
+}
+
+// The archive is written beside its location first: under a name nobody can
+// plant a link at beforehand (it was "<location>.tmp-<pid>", which berthd
+// truncated and wrote through whatever link was there).
+TEST(CheckpointArchive, NeverWritesThroughALinkPlantedBesideTheLocation) {
+    TempDir dir;
+    TempDir outside;
+    const std::string precious = outside.write("precious", "precious\n");
+    dir.write("tree/a", "a");
+    fs::create_directories(dir / "out");
+    fs::create_symlink(precious, dir / ("out/c.tar.tmp-" + std::to_string(::getpid())));
+    write_directory_archive(dir / "tree", dir / "out/c.tar");
+    EXPECT_EQ(read_file(precious), "precious\n");
+    EXPECT_EQ(read_tar(dir / "out/c.tar").at("a").content, "a");
 }
 
 TEST(CheckpointArchive, TheRootfsDiffHoldsChangesAndListsDeletions) {
@@ -278,7 +294,14 @@ TEST_F(CheckpointContainerUnit, AFailedDumpResumesTheContainerAndLeavesNoArchive
 }
 
 TEST_F(CheckpointContainerUnit, AnArchivePathThatCannotBeIsAnInvalidArgument) {
-    for (const std::string& location : {dir_ / "nowhere/checkpoint.tar", dir_ / "out"}) {
+    // A link is not replaced (nor followed), nor is anything but a file.
+    const std::string precious = dir_.write("precious", "precious\n");
+    fs::create_symlink(precious, dir_ / "out/link.tar");
+    fs::create_symlink(dir_ / "out", dir_ / "out/dir-link.tar");
+    ASSERT_EQ(::mkfifo((dir_ / "out/fifo.tar").c_str(), 0600), 0);
+    for (const std::string& location :
+         {dir_ / "nowhere/checkpoint.tar", dir_ / "out", dir_ / "out/link.tar",
+          dir_ / "out/dir-link.tar", dir_ / "out/fifo.tar"}) {
         inputs_.archive = location;
         try {
             checkpoint_container(inputs_);
@@ -288,6 +311,8 @@ TEST_F(CheckpointContainerUnit, AnArchivePathThatCannotBeIsAnInvalidArgument) {
         }
     }
     EXPECT_TRUE(runtime_.calls.empty());  // never paused
+    EXPECT_EQ(read_file(precious), "precious\n");
+    EXPECT_TRUE(fs::is_symlink(dir_ / "out/link.tar"));
 }
 
 }  // namespace

@@ -101,21 +101,40 @@ protected:
 };
 
 TEST_F(CriLogTest, OpenCreatesEmptyLog) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     EXPECT_TRUE(std::filesystem::exists(path_));
     EXPECT_EQ(read_file(path_), "");
 }
 
-TEST_F(CriLogTest, OpenFailsWithErrno) {
-    CriLog log(dir_ / "missing/dir/container.log", 0);
+TEST_F(CriLogTest, OpenFailsWithErrnoWhenTheLogDirectoryIsMissing) {
+    CriLog log(dir_ / "missing", "dir/container.log", 0);
     errno = 0;
     EXPECT_FALSE(log.open());
     EXPECT_EQ(errno, ENOENT);
+    EXPECT_NE(log.error().find(dir_ / "missing"), std::string::npos) << log.error();
+}
+
+TEST_F(CriLogTest, OpenCreatesMissingDirectoriesBeneathTheLogDirectory) {
+    CriLog log(dir_.path(), "pod/ctr/0.log", 0);
+    ASSERT_TRUE(log.open()) << log.error();
+    EXPECT_TRUE(std::filesystem::is_regular_file(dir_ / "pod/ctr/0.log"));
+}
+
+TEST_F(CriLogTest, ReopenRefusingALinkKeepsWritingTheOldFile) {
+    CriLog log(dir_.path(), path_, 0);
+    ASSERT_TRUE(log.open());
+    std::filesystem::rename(path_, path_ + ".1");
+    std::filesystem::create_symlink(dir_ / "elsewhere", path_);
+    EXPECT_FALSE(log.reopen());
+    EXPECT_EQ(errno, ELOOP);
+    log.write(Stream::kStdout, "kept\n");
+    EXPECT_EQ(bodies_of(read_file(path_ + ".1")), std::vector<std::string>{"stdout F kept"});
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "elsewhere"));
 }
 
 TEST_F(CriLogTest, CompleteLineIsOneFullRecord) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "hello world\n");
 
@@ -126,7 +145,7 @@ TEST_F(CriLogTest, CompleteLineIsOneFullRecord) {
 }
 
 TEST_F(CriLogTest, TimestampIsCurrentUtc) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     // The clock CriLog reads (std::time may lag it by a tick).
     timespec before{};
@@ -145,7 +164,7 @@ TEST_F(CriLogTest, TimestampIsCurrentUtc) {
 }
 
 TEST_F(CriLogTest, StderrIsNamed) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStderr, "oops\n");
 
@@ -156,7 +175,7 @@ TEST_F(CriLogTest, StderrIsNamed) {
 }
 
 TEST_F(CriLogTest, TwoLinesInOneWriteAreTwoRecordsWithOneTimestamp) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "first\nsecond\n");
 
@@ -169,7 +188,7 @@ TEST_F(CriLogTest, TwoLinesInOneWriteAreTwoRecordsWithOneTimestamp) {
 }
 
 TEST_F(CriLogTest, PartialLineThenContinuation) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "hel");
     EXPECT_EQ(bodies_of(read_file(path_)), (std::vector<std::string>{"stdout P hel"}));
@@ -188,14 +207,14 @@ TEST_F(CriLogTest, PartialLineThenContinuation) {
 }
 
 TEST_F(CriLogTest, LinesThenTrailingPieceInOneWrite) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStderr, "a\nb");
     EXPECT_EQ(bodies_of(read_file(path_)), (std::vector<std::string>{"stderr F a", "stderr P b"}));
 }
 
 TEST_F(CriLogTest, EmptyLine) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "\n");
     log.write(Stream::kStdout, "a\n\nb\n");
@@ -209,14 +228,14 @@ TEST_F(CriLogTest, EmptyLine) {
 }
 
 TEST_F(CriLogTest, EmptyWriteWritesNothing) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "");
     EXPECT_EQ(read_file(path_), "");
 }
 
 TEST_F(CriLogTest, LineLongerThanReadBufferIsSplitAndReassembles) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     // 2.5 read buffers of text and its newline, fed as berth-conmon's monitor
     // reads them: kReadBuffer bytes per write.
@@ -238,7 +257,7 @@ TEST_F(CriLogTest, LineLongerThanReadBufferIsSplitAndReassembles) {
 }
 
 TEST_F(CriLogTest, FinishAfterPartialWritesEmptyFullRecord) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "no newline");
     log.finish(Stream::kStdout);
@@ -256,7 +275,7 @@ TEST_F(CriLogTest, FinishAfterPartialWritesEmptyFullRecord) {
 }
 
 TEST_F(CriLogTest, FinishWithoutPartialWritesNothing) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.finish(Stream::kStdout);
     log.finish(Stream::kStderr);
@@ -264,7 +283,7 @@ TEST_F(CriLogTest, FinishWithoutPartialWritesNothing) {
 }
 
 TEST_F(CriLogTest, StreamsTrackTheirPartialLinesApart) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "out");
     log.write(Stream::kStderr, "err\n");
@@ -278,7 +297,7 @@ TEST_F(CriLogTest, StreamsTrackTheirPartialLinesApart) {
 
 TEST_F(CriLogTest, OpenAppendsToExistingLog) {
     { std::ofstream(path_) << "old record\n"; }
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "new\n");
     const std::string content = read_file(path_);
@@ -291,7 +310,7 @@ TEST_F(CriLogTest, SizeMaxTruncatesAndKeepsWriting) {
     // 50 bytes. Four fit in 200 bytes; the fifth starts the log over.
     constexpr std::uint64_t kRecord = 30 + 10 + 9 + 1;
     constexpr std::uint64_t kMax = 4 * kRecord;
-    CriLog log(path_, kMax);
+    CriLog log(dir_.path(), path_, kMax);
     ASSERT_TRUE(log.open());
 
     std::vector<std::string> expected;
@@ -313,7 +332,7 @@ TEST_F(CriLogTest, SizeMaxTruncatesAndKeepsWriting) {
 TEST_F(CriLogTest, SizeMaxTruncatesWithinOneWrite) {
     constexpr std::uint64_t kRecord = 30 + 10 + 9 + 1;
     constexpr std::uint64_t kMax = 3 * kRecord;
-    CriLog log(path_, kMax);
+    CriLog log(dir_.path(), path_, kMax);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "line-0001\nline-0002\n");
     log.write(Stream::kStdout, "line-0003\nline-0004\nline-0005\n");
@@ -326,7 +345,7 @@ TEST_F(CriLogTest, SizeMaxTruncatesWithinOneWrite) {
 TEST_F(CriLogTest, SizeMaxCountsExistingContent) {
     constexpr std::uint64_t kRecord = 30 + 10 + 9 + 1;
     { std::ofstream(path_) << std::string(kRecord * 3, 'x'); }
-    CriLog log(path_, 4 * kRecord);
+    CriLog log(dir_.path(), path_, 4 * kRecord);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "line-0001\n");
     EXPECT_EQ(std::filesystem::file_size(path_), 4 * kRecord);
@@ -335,7 +354,7 @@ TEST_F(CriLogTest, SizeMaxCountsExistingContent) {
 }
 
 TEST_F(CriLogTest, ZeroSizeMaxIsUnlimited) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     for (int i = 0; i < 100; ++i) {
         log.write(Stream::kStdout, "line-0001\n");
@@ -344,7 +363,7 @@ TEST_F(CriLogTest, ZeroSizeMaxIsUnlimited) {
 }
 
 TEST_F(CriLogTest, ReopenAfterRenameWritesNewFile) {
-    CriLog log(path_, 0);
+    CriLog log(dir_.path(), path_, 0);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "before\n");
 
@@ -365,7 +384,7 @@ TEST_F(CriLogTest, ReopenAfterRenameWritesNewFile) {
 
 TEST_F(CriLogTest, ReopenStartsSizeCountFromNewFile) {
     constexpr std::uint64_t kRecord = 30 + 10 + 9 + 1;
-    CriLog log(path_, 2 * kRecord);
+    CriLog log(dir_.path(), path_, 2 * kRecord);
     ASSERT_TRUE(log.open());
     log.write(Stream::kStdout, "line-0001\nline-0002\n");
     std::filesystem::rename(path_, dir_ / "container.log.1");

@@ -1,5 +1,6 @@
 // The OCI spec builder: CRI container configs in, config.json subtrees out.
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -425,6 +426,18 @@ TEST(OciSpecSecurity, CriDevices) {
               json({{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rw"}}));
     device->set_host_path(f.dir / "rootfs/etc/passwd");
     EXPECT_THROW(f.build(), SpecError);
+    device->set_host_path("/dev/null");
+    device->set_container_path("/dev/../etc/null");
+    try {
+        f.build();
+        ADD_FAILURE() << "a device path with \"..\" was accepted";
+    } catch (const SpecError& error) {
+        EXPECT_NE(std::string(error.what()).find("devices[0].container_path"), std::string::npos)
+            << error.what();
+    }
+    device->set_container_path("/dev/mynull");
+    device->set_host_path("/dev/../dev/null");
+    EXPECT_THROW(f.build(), SpecError);
 }
 
 TEST(OciSpecSecurity, ReadonlyRootfs) {
@@ -526,6 +539,35 @@ TEST(OciSpecMounts, CriMounts) {
 
     f.container.mutable_mounts(0)->set_container_path("data/rel");
     EXPECT_THROW(f.build(), SpecError);
+}
+
+// Mount paths come from the request; berthd creates a missing host path as
+// root, and "..", NUL or a newline in either path is refused first.
+TEST(OciSpecMounts, PathsWithDotDotOrControlCharactersAreRefused) {
+    Fixture f;
+    auto* m = f.container.add_mounts();
+    const auto message = [&] {
+        try {
+            f.build();
+        } catch (const SpecError& error) {
+            return std::string(error.what());
+        }
+        return std::string("built");
+    };
+    m->set_container_path("/data");
+    m->set_host_path(f.dir / "a/../made");
+    EXPECT_NE(message().find("mounts[0].host_path"), std::string::npos) << message();
+    EXPECT_FALSE(fs::exists(f.dir / "made"));
+    m->set_host_path(f.dir / "host");
+    const std::vector<std::string> bad_paths = {"/data/../../etc", "/..", "/data/..",
+                                                std::string("/a\0b", 4), "/a\nb"};
+    for (const auto& bad : bad_paths) {
+        m->set_container_path(bad);
+        EXPECT_NE(message().find("mounts[0].container_path"), std::string::npos) << message();
+    }
+    // ".." inside a name is only a name.
+    m->set_container_path("/data/..hidden");
+    EXPECT_NO_THROW(f.build());
 }
 
 TEST(OciSpecMounts, RecursiveReadOnly) {
@@ -829,6 +871,55 @@ TEST(OciSpecSeccomp, EachKind) {
     EXPECT_THROW(f.build(), SpecError);
     seccomp->set_localhost_ref(f.dir.write("profiles/empty.json", "{}"));
     EXPECT_THROW(f.build(), SpecError);
+}
+
+// A Localhost profile is a path from the request that berthd reads as root:
+// absolute without "..", and only a regular file of bounded size (a fifo
+// would block the RPC, /dev/zero would never end).
+TEST(OciSpecSeccomp, LocalhostProfilePathsAndFiles) {
+    Fixture f;
+    auto* seccomp = f.context().mutable_seccomp();
+    seccomp->set_profile_type(v1::SecurityProfile::Localhost);
+    const auto message = [&] {
+        try {
+            f.build();
+        } catch (const SpecError& error) {
+            return std::string(error.what());
+        }
+        return std::string("built");
+    };
+    const std::string good =
+        f.dir.write("profiles/p.json", R"({"defaultAction":"SCMP_ACT_ALLOW"})");
+    seccomp->set_localhost_ref(f.dir / "profiles/../profiles/p.json");
+    EXPECT_NE(message().find("linux.security_context.seccomp.localhost_ref"), std::string::npos)
+        << message();
+    EXPECT_NE(message().find("\"..\" components"), std::string::npos) << message();
+    seccomp->set_localhost_ref("profiles/p.json");
+    EXPECT_NE(message().find("must be an absolute path"), std::string::npos) << message();
+
+    const std::string fifo = f.dir / "profiles/fifo.json";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    seccomp->set_localhost_ref(fifo);
+    EXPECT_NE(message().find("is not a regular file"), std::string::npos) << message();
+    seccomp->set_localhost_ref("/dev/zero");
+    EXPECT_NE(message().find("is not a regular file"), std::string::npos) << message();
+    seccomp->set_localhost_ref(f.dir / "profiles");
+    EXPECT_NE(message().find("is not a regular file"), std::string::npos) << message();
+    seccomp->set_localhost_ref(
+        f.dir.write("profiles/huge.json", std::string(2 << 20, ' ') + R"({"defaultAction":"x"})"));
+    EXPECT_NE(message().find("is larger than"), std::string::npos) << message();
+
+    // Read through a link is fine: it is only read.
+    fs::create_symlink(good, f.dir / "profiles/link.json");
+    seccomp->set_localhost_ref(f.dir / "profiles/link.json");
+    EXPECT_EQ(f.build()["linux"]["seccomp"], json({{"defaultAction", "SCMP_ACT_ALLOW"}}));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    f.context().clear_seccomp();
+    f.context().set_seccomp_profile_path("localhost/" + f.dir / "x/../profiles/p.json");
+    EXPECT_NE(message().find("seccomp_profile_path"), std::string::npos) << message();
+    EXPECT_NE(message().find("\"..\" components"), std::string::npos) << message();
+#pragma GCC diagnostic pop
 }
 
 TEST(OciSpecSeccomp, DeprecatedProfilePath) {

@@ -90,7 +90,8 @@ TEST(VmRelay, RelaysBothStreamsIntoTheCriLogUntilTheWriterCloses) {
     berth::test::TempDir dir;
     auto fifos = vm::open_task_fifos((dir / ""), false, true, true);
     const std::string log = (dir / "c.log");
-    vm::OutputRelay relay(std::move(fifos.stdout_fd), std::move(fifos.stderr_fd), log, 0);
+    vm::OutputRelay relay(std::move(fifos.stdout_fd), std::move(fifos.stderr_fd), dir.path(), log,
+                          0);
     // No writer yet: the relay must not take that for the end of the streams.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const int out = open_writer(fifos.stdout_path);
@@ -112,7 +113,7 @@ TEST(VmRelay, FinishDrainsWhatAWriterThatStaysOpenLeft) {
     berth::test::TempDir dir;
     auto fifos = vm::open_task_fifos((dir / ""), false, true, false);
     const std::string log = (dir / "c.log");
-    vm::OutputRelay relay(std::move(fifos.stdout_fd), {}, log, 0);
+    vm::OutputRelay relay(std::move(fifos.stdout_fd), {}, dir.path(), log, 0);
     const int out = open_writer(fifos.stdout_path);
     ASSERT_EQ(::write(out, "last words\n", 11), 11);
     const auto started = std::chrono::steady_clock::now();
@@ -125,8 +126,8 @@ TEST(VmRelay, FinishDrainsWhatAWriterThatStaysOpenLeft) {
 TEST(VmRelay, SubscribersGetTheOutputAndTheEnd) {
     berth::test::TempDir dir;
     auto fifos = vm::open_task_fifos((dir / ""), false, true, true);
-    vm::OutputRelay relay(std::move(fifos.stdout_fd), std::move(fifos.stderr_fd), (dir / "c.log"),
-                          0);
+    vm::OutputRelay relay(std::move(fifos.stdout_fd), std::move(fifos.stderr_fd), dir.path(),
+                          "c.log", 0);
     auto subscriber = relay.subscribe();
     const int err = open_writer(fifos.stderr_path);
     const int out = open_writer(fifos.stdout_path);
@@ -149,7 +150,7 @@ TEST(VmRelay, ReopenLogStartsANewFileAfterRotation) {
     berth::test::TempDir dir;
     auto fifos = vm::open_task_fifos((dir / ""), false, true, false);
     const std::string log = (dir / "c.log");
-    vm::OutputRelay relay(std::move(fifos.stdout_fd), {}, log, 0);
+    vm::OutputRelay relay(std::move(fifos.stdout_fd), {}, dir.path(), log, 0);
     const int out = open_writer(fifos.stdout_path);
     ASSERT_EQ(::write(out, "one\n", 4), 4);
     ASSERT_TRUE(wait_for([&] { return read_file(log).find("one") != std::string::npos; }));
@@ -165,6 +166,55 @@ TEST(VmRelay, ReopenLogStartsANewFileAfterRotation) {
 TEST(VmRelay, UnwritableLogIsAnError) {
     berth::test::TempDir dir;
     auto fifos = vm::open_task_fifos((dir / ""), false, true, false);
-    EXPECT_THROW(vm::OutputRelay(std::move(fifos.stdout_fd), {}, "/nonexistent-berth-dir/c.log", 0),
-                 berth::oci::RuntimeError);
+    EXPECT_THROW(
+        vm::OutputRelay(std::move(fifos.stdout_fd), {}, "/nonexistent-berth-dir", "c.log", 0),
+        berth::oci::RuntimeError);
+}
+
+// The relay writes as root at a path a CRI client named: a link planted in
+// the log directory must not redirect it, neither at the start nor when the
+// log is reopened after a rotation.
+TEST(VmRelay, LogThroughASymbolicLinkIsRefused) {
+    berth::test::TempDir dir;
+    berth::test::TempDir outside;
+    const std::string target = outside / "target";
+    { std::ofstream(target) << "untouched\n"; }
+    std::filesystem::create_directories(dir / "logs");
+    std::filesystem::create_symlink(target, dir / "logs/c.log");
+    auto fifos = vm::open_task_fifos((dir / ""), false, true, false);
+    try {
+        vm::OutputRelay relay(std::move(fifos.stdout_fd), {}, dir / "logs", dir / "logs/c.log", 0);
+        FAIL() << "expected a RuntimeError";
+    } catch (const berth::oci::RuntimeError& error) {
+        EXPECT_NE(std::string(error.what()).find("symbolic link"), std::string::npos)
+            << error.what();
+    }
+    EXPECT_EQ(read_file(target), "untouched\n");
+}
+
+TEST(VmRelay, ReopenLogRefusesASymbolicLinkAndKeepsTheOldFile) {
+    berth::test::TempDir dir;
+    berth::test::TempDir outside;
+    const std::string target = outside / "target";
+    { std::ofstream(target) << "untouched\n"; }
+    auto fifos = vm::open_task_fifos((dir / ""), false, true, false);
+    const std::string log = (dir / "c.log");
+    vm::OutputRelay relay(std::move(fifos.stdout_fd), {}, dir.path(), log, 0);
+    const int out = open_writer(fifos.stdout_path);
+    ASSERT_EQ(::write(out, "one\n", 4), 4);
+    ASSERT_TRUE(wait_for([&] { return read_file(log).find("one") != std::string::npos; }));
+    std::filesystem::rename(log, log + ".1");
+    std::filesystem::create_symlink(target, log);
+    try {
+        relay.reopen_log();
+        ADD_FAILURE() << "the link was followed";
+    } catch (const berth::oci::RuntimeError& error) {
+        EXPECT_EQ(error.kind(), berth::oci::RuntimeErrorKind::FailedPrecondition);
+        EXPECT_NE(std::string(error.what()).find("symbolic link"), std::string::npos)
+            << error.what();
+    }
+    ASSERT_EQ(::write(out, "two\n", 4), 4);
+    ASSERT_TRUE(wait_for([&] { return read_file(log + ".1").find("two") != std::string::npos; }));
+    EXPECT_EQ(read_file(target), "untouched\n");
+    ::close(out);
 }

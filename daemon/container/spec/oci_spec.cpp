@@ -17,6 +17,8 @@
 #include "container/spec/rootfs_path.hpp"
 #include "container/spec/seccomp.hpp"
 #include "container/spec/user.hpp"
+#include "quoted_value.hpp"
+#include "request_paths.hpp"
 #include "sandbox/pod_files.hpp"
 
 namespace berth::daemon::container {
@@ -26,6 +28,13 @@ namespace {
 namespace fs = std::filesystem;
 namespace v1 = runtime::v1;
 using nlohmann::json;
+
+// A host or container path from the request: absolute, no ".." (berthd
+// creates missing mount sources as root), no control characters.
+void require_request_path(const std::string& field, const std::string& value) {
+    if (const auto problem = request_paths::absolute_path_problem(value); !problem.empty())
+        throw SpecError(request_paths::describe(field, value, problem));
+}
 
 constexpr const char* kDefaultPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -227,14 +236,12 @@ json cri_mounts(const SpecInputs& in, std::string& rootfs_propagation) {
     int index = 0;
     for (const auto& m : in.container->mounts()) {
         const std::string field = "mounts[" + std::to_string(index++) + "]";
-        if (m.container_path().empty() || m.container_path().front() != '/') {
-            throw SpecError(field + ".container_path \"" + m.container_path() +
-                            "\" must be an absolute path");
-        }
+        require_request_path(field + ".container_path", m.container_path());
         if (m.host_path().empty() || m.host_path().front() != '/') {
-            throw SpecError(field + ".host_path \"" + m.host_path() +
-                            "\" must be an absolute path (image mounts are not supported)");
+            throw SpecError(field + ".host_path " + quoted_value(m.host_path()) +
+                            " must be an absolute path (image mounts are not supported)");
         }
+        require_request_path(field + ".host_path", m.host_path());
         if (m.recursive_read_only()) {
             // As kubelet and critest expect: read-only all the way down only
             // makes sense for a read-only mount that no propagation can add
@@ -457,13 +464,11 @@ json resources_section(const SpecInputs& in, bool privileged, json& devices) {
     int index = 0;
     for (const auto& device : in.container->devices()) {
         const std::string field = "devices[" + std::to_string(index++) + "]";
-        if (device.container_path().empty() || device.container_path().front() != '/') {
-            throw SpecError(field + ".container_path \"" + device.container_path() +
-                            "\" must be an absolute path");
-        }
+        require_request_path(field + ".container_path", device.container_path());
+        require_request_path(field + ".host_path", device.host_path());
         json entry = device_entry(device.host_path(), device.container_path());
         if (entry.is_null()) {
-            throw SpecError(field + ".host_path " + device.host_path() +
+            throw SpecError(field + ".host_path " + quoted_value(device.host_path()) +
                             " is not a character or block device");
         }
         const std::string access = device.permissions().empty() ? "rwm" : device.permissions();

@@ -1,14 +1,21 @@
 #include "container/spec/seccomp.hpp"
 
+#include <fcntl.h>
 #include <seccomp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "container/spec/oci_spec.hpp"
+#include "quoted_value.hpp"
+#include "request_paths.hpp"
+#include "unique_fd.hpp"
 
 namespace berth::daemon::container {
 
@@ -289,26 +296,65 @@ json to_oci_section(const json& profile, const std::vector<std::string>& capabil
     return section;
 }
 
+// A profile is a few dozen KiB; anything much larger is not one, and berthd
+// would hold it in memory while parsing.
+constexpr std::size_t kMaxProfileBytes = 1 << 20;
+
+// The profile file's text. Read, not written, so a symbolic link on the way
+// is harmless; but only a regular file is read (a fifo would block the RPC,
+// a device such as /dev/zero would never end) and only up to the limit.
+std::string read_profile(const std::string& path, const std::string& field) {
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd) {
+        throw SpecError(field + ": cannot read seccomp profile " + quoted_value(path) +
+                        ": " + std::strerror(errno));
+    }
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+        throw SpecError(field + ": seccomp profile " + quoted_value(path) +
+                        " is not a regular file");
+    }
+    if (static_cast<std::uint64_t>(info.st_size) > kMaxProfileBytes) {
+        throw SpecError(field + ": seccomp profile " + quoted_value(path) +
+                        " is larger than " + std::to_string(kMaxProfileBytes) + " bytes");
+    }
+    std::string text;
+    char buffer[16384];
+    for (;;) {
+        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            throw SpecError(field + ": cannot read seccomp profile " + quoted_value(path) +
+                            ": " + std::strerror(errno));
+        }
+        if (got == 0)
+            return text;
+        text.append(buffer, static_cast<std::size_t>(got));
+        if (text.size() > kMaxProfileBytes) {
+            throw SpecError(field + ": seccomp profile " + quoted_value(path) +
+                            " is larger than " + std::to_string(kMaxProfileBytes) + " bytes");
+        }
+    }
+}
+
 json load_localhost_profile(const std::string& path, const std::string& field,
                             const std::vector<std::string>& capabilities) {
-    if (path.empty() || path.front() != '/') {
-        throw SpecError(field + ": seccomp profile \"" + path + "\" must be an absolute path");
+    if (const auto problem = request_paths::absolute_path_problem(path); !problem.empty()) {
+        throw SpecError(request_paths::describe(field, path, problem));
     }
-    std::ifstream in(path);
-    if (!in) {
-        throw SpecError(field + ": cannot read seccomp profile " + path);
-    }
-    std::stringstream text;
-    text << in.rdbuf();
+    const std::string text = read_profile(path, field);
     try {
-        const json profile = json::parse(text.str());
+        const json profile = json::parse(text);
         if (!profile.is_object() || !profile.contains("defaultAction") ||
             !profile["defaultAction"].is_string()) {
-            throw SpecError(field + ": " + path + " is not a seccomp profile (no defaultAction)");
+            throw SpecError(field + ": " + quoted_value(path) +
+                            " is not a seccomp profile (no defaultAction)");
         }
         return to_oci_section(profile, capabilities);
     } catch (const json::exception& error) {
-        throw SpecError(field + ": seccomp profile " + path + " is not valid: " + error.what());
+        throw SpecError(field + ": seccomp profile " + quoted_value(path) +
+                        " is not valid: " + error.what());
     }
 }
 

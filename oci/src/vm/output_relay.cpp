@@ -54,19 +54,19 @@ void OutputSubscriber::push(OutputStream stream, std::string_view data) {
     changed_.notify_all();
 }
 
-OutputRelay::OutputRelay(stream::OwnedFd stdout_fd, stream::OwnedFd stderr_fd, std::string log_path,
+OutputRelay::OutputRelay(stream::OwnedFd stdout_fd, stream::OwnedFd stderr_fd,
+                         const std::string& log_directory, std::string log_path,
                          std::uint64_t log_size_max)
     : stdout_fd_(std::move(stdout_fd)),
       stderr_fd_(std::move(stderr_fd)),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      log_(log_path, log_size_max),
-      log_path_(std::move(log_path)) {
+      log_(log_directory, std::move(log_path), log_size_max) {
     if (!wake_)
         throw RuntimeError(RuntimeErrorKind::Internal,
                            std::string("eventfd for a log relay: ") + std::strerror(errno));
     if (!log_.open())
         throw RuntimeError(RuntimeErrorKind::Internal,
-                           "opening the container log " + log_path_ + ": " + std::strerror(errno));
+                           "opening the container log: " + log_.error());
     thread_ = std::thread([this] { run(); });
 }
 
@@ -93,8 +93,8 @@ void OutputRelay::finish(std::chrono::milliseconds grace) {
 void OutputRelay::reopen_log() {
     std::lock_guard lock(log_mutex_);
     if (!log_.reopen())
-        throw RuntimeError(RuntimeErrorKind::Internal, "reopening the container log " + log_path_ +
-                                                           ": " + std::strerror(errno));
+        throw RuntimeError(RuntimeErrorKind::FailedPrecondition,
+                           "reopening the container log: " + log_.error());
 }
 
 std::shared_ptr<OutputSubscriber> OutputRelay::subscribe() {

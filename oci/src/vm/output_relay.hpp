@@ -48,9 +48,11 @@ private:
 class OutputRelay {
 public:
     // Takes the read ends (either may be invalid: no such stream). Opens the
-    // log at once; throws RuntimeError(Internal) when it cannot.
-    OutputRelay(stream::OwnedFd stdout_fd, stream::OwnedFd stderr_fd, std::string log_path,
-                std::uint64_t log_size_max);
+    // log at once, beneath `log_directory` as berth-conmon does (no symbolic
+    // link followed, only a regular file); throws RuntimeError(Internal)
+    // when it cannot.
+    OutputRelay(stream::OwnedFd stdout_fd, stream::OwnedFd stderr_fd,
+                const std::string& log_directory, std::string log_path, std::uint64_t log_size_max);
     // Stops relaying at once (berthd shutting down or the container removed).
     ~OutputRelay();
     OutputRelay(const OutputRelay&) = delete;
@@ -60,7 +62,8 @@ public:
     // the log, or after `grace` with whatever the pipes held by then (a shim
     // may keep a write end open after the exit).
     void finish(std::chrono::milliseconds grace);
-    // Log rotation. Throws RuntimeError(Internal) when the path cannot be opened.
+    // Log rotation. Throws RuntimeError(FailedPrecondition) when the path
+    // cannot be opened or is refused (the old file stays in use).
     void reopen_log();
 
     std::shared_ptr<OutputSubscriber> subscribe();
@@ -79,7 +82,6 @@ private:
 
     std::mutex log_mutex_;  // the log is written by the relay thread, reopened by RPCs
     conmon::CriLog log_;
-    std::string log_path_;
 
     std::mutex subscribers_mutex_;
     std::vector<std::shared_ptr<OutputSubscriber>> subscribers_;

@@ -114,8 +114,8 @@ std::unique_ptr<vm::OutputRelay> open_shim_log(const std::string& directory) {
     if (!fd)
         throw RuntimeError(RuntimeErrorKind::Internal,
                            "opening " + fifo + ": " + std::strerror(errno));
-    return std::make_unique<vm::OutputRelay>(std::move(fd), stream::OwnedFd(),
-                                             directory + "/shim.log", kShimLogMax);
+    return std::make_unique<vm::OutputRelay>(std::move(fd), stream::OwnedFd(), directory,
+                                             "shim.log", kShimLogMax);
 }
 
 RuntimeStatus to_status(containerd::v1::types::Status status) {
@@ -281,7 +281,8 @@ std::shared_ptr<Task> RuntimeVM::open_task(const std::string& id, const vm::Task
     task->shim = std::move(shim);
     auto fifos = vm::open_task_fifos(task->directory + "/", record.stdin, true, !record.terminal);
     task->relay = std::make_unique<vm::OutputRelay>(
-        std::move(fifos.stdout_fd), std::move(fifos.stderr_fd), record.log_path,
+        std::move(fifos.stdout_fd), std::move(fifos.stderr_fd), record.log_directory,
+        record.log_path,
         record.log_size_max > 0 ? static_cast<std::uint64_t>(record.log_size_max) : 0);
     if (fifos.stdin_fd) {
         const int flags = ::fcntl(fifos.stdin_fd.get(), F_GETFL);
@@ -303,6 +304,7 @@ int RuntimeVM::create(const CreateOptions& options) {
     record.stdin = options.stdin;
     record.stdin_once = options.stdin_once;
     record.terminal = options.terminal;
+    record.log_directory = options.log_directory;
     record.log_path = options.log_path;
     record.log_size_max = options.log_size_max;
     auto task = open_task(options.id, record, pod->shim);

@@ -15,6 +15,7 @@ nlohmann::json to_json(const TaskRecord& record) {
             {"stdin", record.stdin},
             {"stdin_once", record.stdin_once},
             {"terminal", record.terminal},
+            {"log_directory", record.log_directory},
             {"log_path", record.log_path},
             {"log_size_max", record.log_size_max},
             {"shim_address", record.shim_address},
@@ -30,6 +31,10 @@ TaskRecord task_record_from_json(const nlohmann::json& json) {
     record.stdin_once = json.at("stdin_once").get<bool>();
     record.terminal = json.at("terminal").get<bool>();
     record.log_path = json.at("log_path").get<std::string>();
+    // Records written before the log directory was kept: the file's own
+    // directory is the most that can be assumed.
+    record.log_directory =
+        json.value("log_directory", std::filesystem::path(record.log_path).parent_path().string());
     record.log_size_max = json.at("log_size_max").get<std::int64_t>();
     record.shim_address = json.at("shim_address").get<std::string>();
     record.shim_pid = json.at("shim_pid").get<int>();

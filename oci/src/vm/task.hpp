@@ -25,6 +25,7 @@ struct TaskRecord {
     bool stdin = false;
     bool stdin_once = false;
     bool terminal = false;
+    std::string log_directory;  // log_path is opened beneath it
     std::string log_path;
     std::int64_t log_size_max = -1;
     // Sandbox tasks: the shim serving the pod.

@@ -17,12 +17,18 @@ namespace berth::conmon {
 
 class CriLog {
 public:
-    CriLog(std::string path, std::uint64_t size_max);
+    // `path` lies beneath `directory` (relative to it, or absolute below
+    // it) and is opened there as log_file_open.hpp describes: never through
+    // a symbolic link, only a regular file.
+    CriLog(std::string directory, std::string path, std::uint64_t size_max);
 
-    // Opens (creating, appending) the log; false with errno on failure.
+    // Opens (creating, appending) the log; false with errno and error() on
+    // failure, when the file open before (if any) stays in use.
     bool open();
     // Log rotation: close and open the path again (a new file if it was moved).
     bool reopen() { return open(); }
+    // Why the last open failed.
+    const std::string& error() const { return error_; }
 
     void write(Stream stream, std::string_view data);
     // The stream reached EOF.
@@ -34,7 +40,9 @@ private:
     void flush();
     bool& partial(Stream stream) { return partial_[stream == Stream::kStdout ? 0 : 1]; }
 
+    std::string directory_;
     std::string path_;
+    std::string error_;
     std::uint64_t size_max_;
     std::uint64_t size_ = 0;
     UniqueFd fd_;

@@ -23,8 +23,11 @@ namespace berth::oci {
 struct CreateOptions {
     std::string id;
     std::string sandbox_id;
-    std::string bundle;    // a directory holding config.json
-    std::string log_path;  // the CRI log file
+    std::string bundle;  // a directory holding config.json
+    // The CRI log file, and the directory it must stay beneath: it is
+    // opened there without following symbolic links.
+    std::string log_directory;
+    std::string log_path;
     std::int64_t log_size_max = -1;
     bool stdin = false;
     bool stdin_once = false;
