@@ -109,9 +109,9 @@ bool is_monitor_of(pid_t pid, const std::string& id, const std::string& exit_fil
     return options["--cid"] == id && options["--exit-file"] == exit_file;
 }
 
-// Ends a command that Exec or ExecSync started in a container: runc exec
-// does not end it when it is killed itself. The runtime makes the command
-// the leader of a process group when it can; what it started goes too.
+// Ends a command that ExecSync started in a container: runc exec does not
+// end it when it is killed itself. runc starts the command in a session of
+// its own, so its process group takes what the command started along.
 void end_exec_command(const ExecProcessSpec& spec) {
     const pid_t pid = spec.command_pid();
     if (pid <= 0)

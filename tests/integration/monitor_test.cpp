@@ -74,6 +74,18 @@ protected:
         daemon_.reset();
     }
 
+    // The pidfds berthd holds: one per watched monitor, none left over.
+    int pidfds_held() {
+        int count = 0;
+        const auto fds = "/proc/" + std::to_string(daemon_->process().pid()) + "/fd";
+        std::error_code ignored;
+        for (const auto& fd : fs::directory_iterator(fds, ignored)) {
+            if (fs::read_symlink(fd.path(), ignored).string() == "anon_inode:[pidfd]")
+                ++count;
+        }
+        return count;
+    }
+
     // A fresh session after a restart (the pod's config is kept by the
     // first one, which created the containers).
     void connect() { cri_ = std::make_unique<CriSession>(*daemon_); }
@@ -156,6 +168,7 @@ TEST_F(MonitorTest, AKilledMonitorEndsItsContainerWithinSeconds) {
     const pid_t process = process_of(id);
     ASSERT_GT(monitor, 0);
     ASSERT_GT(process, 0);
+    EXPECT_EQ(pidfds_held(), 2);
     ContainerEventStream events(cri_->runtime());
 
     const auto killed = std::chrono::steady_clock::now();
@@ -181,6 +194,14 @@ TEST_F(MonitorTest, AKilledMonitorEndsItsContainerWithinSeconds) {
     expect_prompt_stop_and_clean_remove(id);
     // The other container and its monitor are untouched.
     EXPECT_EQ(cri_->status(bystander).status().state(), v1::CONTAINER_RUNNING);
+    EXPECT_EQ(pidfds_held(), 1);
+    // A monitor that ends with its container is let go as well.
+    ASSERT_TRUE(cri_->stop(bystander, 10).ok());
+    EXPECT_EQ(cri_->status(bystander).status().exit_code(), 143);
+    const auto deadline = std::chrono::steady_clock::now() + kNoticeBound;
+    while (pidfds_held() != 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(pidfds_held(), 0);
 }
 
 TEST_F(MonitorTest, AStopRightAfterTheMonitorDiedDoesNotWaitForAnExitFile) {
@@ -206,6 +227,7 @@ TEST_F(MonitorTest, AMonitorIsWatchedAgainAfterARestart) {
     ASSERT_TRUE(daemon_->crash_and_restart()) << daemon_->log();
     connect();
     ASSERT_EQ(cri_->status(id).status().state(), v1::CONTAINER_RUNNING);
+    EXPECT_EQ(pidfds_held(), 1);
     const pid_t monitor = monitor_of(id);
     const pid_t process = process_of(id);
     ContainerEventStream events(cri_->runtime());
@@ -234,6 +256,27 @@ TEST_F(MonitorTest, AMonitorThatDiedWhileBerthdWasDownHasItsContainerEndedAtRest
     connect();
     expect_lost_monitor(cri_->status(id).status(), monitor, "the container was killed");
     EXPECT_TRUE(process_ended(process)) << "the container's process " << process << " runs on";
+    expect_prompt_stop_and_clean_remove(id);
+}
+
+TEST_F(MonitorTest, AMonitorPidTakenByAnotherProcessIsNotMistakenForTheMonitor) {
+    const auto id = run_sleeper("reused");
+    ASSERT_FALSE(id.empty());
+    const pid_t process = process_of(id);
+    daemon_->process().signal(SIGKILL);
+    daemon_->process().wait_for_exit(10s);
+    ASSERT_EQ(::kill(monitor_of(id), SIGKILL), 0);
+    // The recorded pid now belongs to something else, as after a pid wrap.
+    berth::test::ChildOptions sleeping;
+    sleeping.argv = {"/bin/sleep", "1000"};
+    berth::test::ChildProcess stranger(sleeping);
+    std::ofstream(daemon_->dir() / ("run/containers/" + id + "/conmon.pid")) << stranger.pid();
+    ASSERT_TRUE(daemon_->crash_and_restart()) << daemon_->log();
+    connect();
+    expect_lost_monitor(cri_->status(id).status(), stranger.pid(), "the container was killed");
+    EXPECT_TRUE(process_ended(process));
+    EXPECT_TRUE(stranger.running()) << "berthd took a stranger for the monitor";
+    EXPECT_EQ(pidfds_held(), 0);
     expect_prompt_stop_and_clean_remove(id);
 }
 
