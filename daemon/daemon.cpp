@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
@@ -29,6 +30,7 @@
 #include "server/image_service.hpp"
 #include "server/runtime_service.hpp"
 #include "server/server_state.hpp"
+#include "shutdown_deadline.hpp"
 #include "systemd_notifier.hpp"
 #include "unix_listener.hpp"
 
@@ -41,6 +43,9 @@ namespace {
 // In-flight calls get this long to finish after SIGTERM; then they are
 // cancelled so that systemd's stop never waits on a stuck client.
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
+// What the teardown after the grace may take (components joining their
+// threads) before berthd exits regardless (ShutdownDeadline).
+constexpr auto kShutdownMargin = std::chrono::milliseconds(500);
 
 sigset_t daemon_signals() {
     sigset_t set;
@@ -173,6 +178,9 @@ int run_daemon(const config::LoadOptions& options) {
         spdlog::error("{}: containers cannot be created", error.what());
     }
     ConfigHolder holder(initial);
+    // Declared before everything it bounds: destroyed last, it covers
+    // their teardown too.
+    std::optional<ShutdownDeadline> shutdown_deadline;
     server::ServerState state(holder, unpack_helper, conmon);
     // Every image and pod on disk is known before the first request is served.
     try {
@@ -248,13 +256,20 @@ int run_daemon(const config::LoadOptions& options) {
         break;
     }
 
+    shutdown_deadline.emplace(std::chrono::steady_clock::now() + kShutdownGrace + kShutdownMargin);
+    shutdown_deadline->set_before_exit([&state] { state.runtimes().abandon_calls(); });
     notifier.stopping();
     feeder.stop();
     listener->close();
     // Event streams would otherwise hold the shutdown for its whole grace.
     state.events().close();
+    // Exec, attach and port-forward sessions end within the same grace, not
+    // after the calls' one.
+    std::thread streaming_stop([&state] { state.streaming().stop(); });
     grpc_server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
-    state.streaming().stop();
+    // No call runs any more: nothing of theirs to end at the deadline.
+    shutdown_deadline->set_before_exit({});
+    streaming_stop.join();
     spdlog::info("berthd stopped");
     return 0;
 }

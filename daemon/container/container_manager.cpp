@@ -67,6 +67,10 @@ std::int64_t pids_limit(const std::string& text) {
     return limit;
 }
 
+// A monitor writes the exit file before it exits: once it is gone, an exit
+// file that has not appeared after this long never will.
+constexpr auto kMonitorExitGrace = std::chrono::milliseconds(500);
+
 }  // namespace
 
 ContainerManager::ContainerManager(ConfigHolder& config, const sandbox::SandboxStore& sandboxes,
@@ -77,7 +81,16 @@ ContainerManager::ContainerManager(ConfigHolder& config, const sandbox::SandboxS
       images_(images),
       runtimes_(runtimes),
       store_(store),
-      events_(events) {}
+      events_(events),
+      monitors_(
+          kMonitorExitGrace,
+          [this](const std::string&) {
+              // A stop waiting for the exit file learns at once that none
+              // will come.
+              std::lock_guard lock(exits_mutex_);
+              exits_arrived_.notify_all();
+          },
+          [this](const std::string& id) { return on_monitor_lost(id); }) {}
 
 void ContainerManager::publish(events::ContainerEventType type, const std::string& id,
                                const std::string& sandbox_id) {
@@ -270,6 +283,7 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
         std::lock_guard guard(*lock);
         store_.put(record);
         publish(events::ContainerEventType::Created, record.id, record.sandbox_id);
+        watch_monitor_locked(record.id);
     }
     rollback.commit();
     spdlog::info("created container {} ({}) in pod {}", record.id, record.name, sandbox->id);
@@ -319,7 +333,7 @@ bool ContainerManager::wait_for_exit_file(const std::string& id,
     std::unique_lock lock(exits_mutex_);
     return exits_arrived_.wait_for(lock, timeout, [&] {
         std::error_code ignored;
-        return exits_seen_.count(id) != 0 || fs::exists(exit_file, ignored);
+        return exits_seen_.count(id) != 0 || fs::exists(exit_file, ignored) || monitors_.exited(id);
     });
 }
 
@@ -336,6 +350,10 @@ void ContainerManager::stop_locked(const std::string& id, std::int64_t timeout_s
     // milliseconds after the process went.
     if (wait_for_exit_file(id, std::chrono::seconds(10)) && record_exit_locked(id))
         return;
+    if (monitors_.exited(id)) {
+        settle_lost_monitor_locked(id);
+        return;
+    }
     mark_lost_locked(id, "the container was stopped but its monitor reported no exit");
 }
 
@@ -384,6 +402,7 @@ void ContainerManager::remove(const std::string& id_or_prefix) {
     runtimes_.get(record->runtime_handler).remove(id);
     images_.release_rootfs(id);
     store_.erase(id);
+    monitors_.forget(id);
     {
         std::lock_guard exits(exits_mutex_);
         exits_seen_.erase(id);
@@ -583,6 +602,57 @@ void ContainerManager::mark_lost_locked(const std::string& id, const std::string
     spdlog::warn("container {}: {}", id, why);
 }
 
+void ContainerManager::watch_monitor_locked(const std::string& id) {
+    auto& runtime = runtimes_.get(store_.get(id)->runtime_handler);
+    try {
+        if (auto pidfd = runtime.monitor_pidfd(id))
+            monitors_.watch(id, std::move(pidfd));
+    } catch (const oci::RuntimeError& error) {
+        if (error.kind() != oci::RuntimeErrorKind::NotFound) {
+            spdlog::warn("container {}: its monitor cannot be watched: {}", id, error.what());
+            return;
+        }
+        if (!record_exit_locked(id))
+            settle_lost_monitor_locked(id);
+    } catch (const std::exception& error) {
+        // The container still runs; a death of its monitor would be
+        // noticed only by a stop or the next restore.
+        spdlog::warn("container {}: its monitor cannot be watched: {}", id, error.what());
+    }
+}
+
+void ContainerManager::settle_lost_monitor_locked(const std::string& id) {
+    std::string why;
+    try {
+        why = runtimes_.get(store_.get(id)->runtime_handler).monitor_lost(id);
+    } catch (const std::exception& error) {
+        why = "the container's monitor died and the container could not be ended: " +
+              std::string(error.what());
+    }
+    // An exit file that came after all has the real code.
+    if (!record_exit_locked(id))
+        mark_lost_locked(id, why);
+}
+
+bool ContainerManager::on_monitor_lost(const std::string& id) {
+    const auto lock = store_.operation_lock(id);
+    if (!lock)
+        return true;  // removed meanwhile
+    // Not waiting here: this thread watches every monitor, and the
+    // operation holding the container (a stop, which settles it itself)
+    // may take its whole grace period.
+    std::unique_lock guard(*lock, std::try_to_lock);
+    if (!guard.owns_lock())
+        return false;
+    const auto record = store_.get(id);
+    if (!record ||
+        (record->state != ContainerState::Running && record->state != ContainerState::Created))
+        return true;
+    if (!record_exit_locked(id))
+        settle_lost_monitor_locked(id);
+    return true;
+}
+
 void ContainerManager::on_exit(const std::string& id) {
     {
         std::lock_guard lock(exits_mutex_);
@@ -640,6 +710,7 @@ void ContainerManager::restore() {
                 continue;
             if (images_.rootfs(id))
                 images_.ensure_mounted(id);
+            watch_monitor_locked(id);
         } catch (const std::exception& error) {
             spdlog::error("restore: container {}: {}", id, error.what());
         }

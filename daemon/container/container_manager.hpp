@@ -1,7 +1,8 @@
 // Container lifecycle: CreateContainer, StartContainer, StopContainer,
 // RemoveContainer, ReopenContainerLog, UpdateContainerResources, exits and
 // restore at start. Every operation on one container runs under its
-// operation lock; exits arrive from the ExitWatcher's thread.
+// operation lock; exits arrive from the ExitWatcher's thread, deaths of
+// containers' monitors from the MonitorWatcher's.
 #pragma once
 
 #include <condition_variable>
@@ -14,6 +15,7 @@
 #include "berth/storage/image_storage.hpp"
 #include "config_holder.hpp"
 #include "container/container.hpp"
+#include "container/monitor_watcher.hpp"
 #include "container/runtime_set.hpp"
 #include "events/event_bus.hpp"
 #include "sandbox/sandbox_store.hpp"
@@ -62,6 +64,8 @@ public:
 
     // An exit file appeared (ExitWatcher thread).
     void on_exit(const std::string& id);
+    // How many containers' monitors are watched (for tests and metrics).
+    std::size_t monitors_watched() const { return monitors_.watched(); }
 
     // Loads every record at start, before serving: half-created containers
     // are removed, exits that happened while berthd was down are recorded,
@@ -90,6 +94,16 @@ private:
     // is no exit file yet.
     bool record_exit_locked(const std::string& id);
     void mark_lost_locked(const std::string& id, const std::string& why);
+    // Watches the container's monitor process, when its runtime has one; a
+    // monitor found gone already is settled at once.
+    void watch_monitor_locked(const std::string& id);
+    // The container's monitor died and no exit file came: the runtime ends
+    // the container if it still runs, and the record says why its exit code
+    // is unknown.
+    void settle_lost_monitor_locked(const std::string& id);
+    // MonitorWatcher's thread, a grace after a monitor died: false when the
+    // container is busy (asked again later).
+    bool on_monitor_lost(const std::string& id);
     // Where a container's CRI log goes: `path` lies beneath `directory`,
     // which is the pod's log_directory or, without one, [berth] log_dir.
     struct LogLocation {
@@ -117,6 +131,9 @@ private:
     std::mutex exits_mutex_;
     std::condition_variable exits_arrived_;
     std::set<std::string> exits_seen_;
+
+    // Last: its thread calls back into everything above, so it stops first.
+    MonitorWatcher monitors_;
 };
 
 }  // namespace berth::daemon::container

@@ -62,6 +62,16 @@ oci::RuntimeImpl* RuntimeSet::find(const std::string& handler) const {
     return found == runtimes_.end() ? nullptr : found->second.get();
 }
 
+void RuntimeSet::abandon_calls() const {
+    for (const auto& [name, runtime] : runtimes_) {
+        try {
+            runtime->abandon_calls();
+        } catch (const std::exception& error) {
+            spdlog::warn("runtime handler {}: ending the calls in flight: {}", name, error.what());
+        }
+    }
+}
+
 oci::RuntimeImpl& RuntimeSet::get(const std::string& handler) const {
     if (auto* runtime = find(handler))
         return *runtime;

@@ -28,6 +28,9 @@ public:
     // The handler's runtime, or nullptr when it is unknown or unusable.
     oci::RuntimeImpl* find(const std::string& handler) const;
     std::string exits_directory() const { return exits_directory_; }
+    // berthd exits with calls in flight: every runtime ends what they
+    // started (RuntimeImpl::abandon_calls).
+    void abandon_calls() const;
 
 private:
     std::map<std::string, std::unique_ptr<oci::RuntimeImpl>> runtimes_;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "attach_session.hpp"
@@ -92,6 +93,32 @@ int open_container_process(const std::string& monitor_dir, pid_t* pid) {
         return -1;
     *pid = container;
     return process.release();
+}
+
+// Whether process `pid` is the monitor berthd started for container `id`,
+// writing `exit_file`: its command line says so (whatever the configured
+// berth-conmon is called). Nothing else that may get the pid later does.
+bool is_monitor_of(pid_t pid, const std::string& id, const std::string& exit_file) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::map<std::string, std::string> options;
+    std::string previous;
+    for (std::string arg; std::getline(in, arg, '\0'); previous = arg) {
+        if (previous.rfind("--", 0) == 0)
+            options.emplace(previous, arg);
+    }
+    return options["--cid"] == id && options["--exit-file"] == exit_file;
+}
+
+// Ends a command that ExecSync started in a container: runc exec does not
+// end it when it is killed itself. runc starts the command in a session of
+// its own, so its process group takes what the command started along.
+void end_exec_command(const ExecProcessSpec& spec) {
+    const pid_t pid = spec.command_pid();
+    if (pid <= 0)
+        return;
+    if (::getpgid(pid) == pid)
+        ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
 }
 
 // The first line the monitor writes on the sync pipe, at most `timeout`
@@ -432,20 +459,72 @@ void RuntimeOCI::reopen_log(const std::string& id) {
     }
 }
 
-bool RuntimeOCI::monitor_alive(const std::string& id) {
+pid_t RuntimeOCI::recorded_monitor_pid(const std::string& id) const {
     std::ifstream in(monitor_directory(id) + "/conmon.pid");
     pid_t pid = 0;
-    if (!(in >> pid) || pid <= 0)
-        return false;
-    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-    std::string name;
+    return in >> pid && pid > 0 ? pid : 0;
+}
+
+bool RuntimeOCI::monitor_alive(const std::string& id) {
     // The pid alone could be reused by anything after a reboot or a crash.
-    return std::getline(comm, name) && name == "berth-conmon";
+    const pid_t pid = recorded_monitor_pid(id);
+    return pid > 0 && is_monitor_of(pid, id, monitor_paths(id).exit_file);
+}
+
+UniqueFd RuntimeOCI::monitor_pidfd(const std::string& id) {
+    const pid_t pid = recorded_monitor_pid(id);
+    if (pid <= 0) {
+        throw RuntimeError(
+            RuntimeErrorKind::NotFound,
+            "container " + id + " has no monitor pid file in " + monitor_directory(id));
+    }
+    // The command line is read once the pidfd pins the process, and the
+    // pidfd is asked afterwards whether that process still runs: only then
+    // was the command line its own and not that of a later holder of the
+    // pid.
+    UniqueFd process(pidfd_open(pid));
+    if (!process || !is_monitor_of(pid, id, monitor_paths(id).exit_file) ||
+        wait_exit(process.get(), std::chrono::milliseconds(0))) {
+        throw RuntimeError(RuntimeErrorKind::NotFound, "the monitor of container " + id +
+                                                           " (berth-conmon, pid " +
+                                                           std::to_string(pid) + ") is gone");
+    }
+    return process;
+}
+
+std::string RuntimeOCI::monitor_lost(const std::string& id) {
+    const pid_t monitor = recorded_monitor_pid(id);
+    const std::string who =
+        "the container's monitor berth-conmon" +
+        (monitor > 0 ? " (pid " + std::to_string(monitor) + ")" : std::string()) + " died";
+    const ContainerState current = state(id);
+    if (current.pid <= 0 || current.status == RuntimeStatus::Stopped ||
+        current.status == RuntimeStatus::Unknown) {
+        return who + "; the container had ended, its exit code is unknown";
+    }
+    if (current.status == RuntimeStatus::Paused) {
+        // A frozen process holds a SIGKILL until it is thawed.
+        try {
+            unpause(id);
+        } catch (const RuntimeError&) {
+            // The kill below says whether it mattered.
+        }
+    }
+    stop(id, SIGKILL, std::chrono::seconds(0));
+    return who + "; the container was killed";
 }
 
 std::string RuntimeOCI::reattach(const std::string& id) {
     // berth-conmon went on watching while berthd was away: nothing to pick up.
-    return monitor_alive(id) ? "" : "its monitor (berth-conmon) is gone, so its exit is unknown";
+    if (monitor_alive(id))
+        return "";
+    try {
+        return monitor_lost(id);
+    } catch (const std::exception& error) {
+        return "its monitor (berth-conmon) is gone, so its exit is unknown (ending the "
+               "container: " +
+               std::string(error.what()) + ")";
+    }
 }
 
 std::string RuntimeOCI::running_bundle(const std::string& id) const {
@@ -486,10 +565,19 @@ ExecSyncResult RuntimeOCI::exec_sync(const std::string& id, const std::vector<st
     options.max_output = kExecOutputLimit;
     // runc exec does not kill what it started when it is killed itself: the
     // process inside the container is ended first.
-    options.on_timeout = [&spec] {
-        if (const pid_t pid = spec.command_pid(); pid > 0)
-            ::kill(pid, SIGKILL);
-    };
+    options.on_timeout = [&spec] { end_exec_command(spec); };
+    {
+        std::lock_guard lock(exec_syncs_mutex_);
+        exec_syncs_.insert(&spec);
+    }
+    struct InFlight {
+        RuntimeOCI& runtime;
+        const ExecProcessSpec* spec;
+        ~InFlight() {
+            std::lock_guard lock(runtime.exec_syncs_mutex_);
+            runtime.exec_syncs_.erase(spec);
+        }
+    } in_flight{*this, &spec};
     // A timeout of 0 means none in the CRI; a day stands in for "none".
     const auto limit = timeout.count() > 0
                            ? std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
@@ -516,6 +604,12 @@ ExecSyncResult RuntimeOCI::exec_sync(const std::string& id, const std::vector<st
         }
     }
     return output;
+}
+
+void RuntimeOCI::abandon_calls() {
+    std::lock_guard lock(exec_syncs_mutex_);
+    for (const auto* spec : exec_syncs_)
+        end_exec_command(*spec);
 }
 
 std::unique_ptr<ProcessIo> RuntimeOCI::exec(const std::string& id, const ExecOptions& options) {

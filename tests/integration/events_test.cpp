@@ -13,6 +13,7 @@
 
 #include "berthd_instance.hpp"
 #include "child_process.hpp"
+#include "container_event_stream.hpp"
 #include "cri_session.hpp"
 #include "prometheus_text.hpp"
 #include "test_http.hpp"
@@ -23,76 +24,13 @@ using berth::test::BerthdInstance;
 using berth::test::BerthdOptions;
 using berth::test::ChildOptions;
 using berth::test::ChildProcess;
+using berth::test::ContainerEventStream;
 using berth::test::CriSession;
 using berth::test::read_file;
 using berth::test::TestRegistry;
 using namespace std::chrono_literals;
 
 namespace {
-
-// One GetContainerEvents stream, read on a thread of its own.
-class EventStream {
-public:
-    explicit EventStream(v1::RuntimeService::Stub& runtime) {
-        reader_ = runtime.GetContainerEvents(&context_, {});
-        // berthd sends its headers once the subscription exists.
-        reader_->WaitForInitialMetadata();
-        thread_ = std::thread([this] {
-            v1::ContainerEventResponse event;
-            while (reader_->Read(&event)) {
-                std::lock_guard lock(mutex_);
-                events_.push_back(event);
-                changed_.notify_all();
-            }
-            const auto status = reader_->Finish();
-            std::lock_guard lock(mutex_);
-            status_ = status;
-            finished_ = true;
-            changed_.notify_all();
-        });
-    }
-    ~EventStream() {
-        context_.TryCancel();
-        thread_.join();
-    }
-
-    // The events of one container, waiting until `count` arrived (or 30 s).
-    std::vector<v1::ContainerEventResponse> of(const std::string& id, std::size_t count) {
-        std::unique_lock lock(mutex_);
-        std::vector<v1::ContainerEventResponse> found;
-        changed_.wait_for(lock, 30s, [&] {
-            found.clear();
-            for (const auto& event : events_) {
-                if (event.container_id() == id)
-                    found.push_back(event);
-            }
-            return found.size() >= count || finished_;
-        });
-        return found;
-    }
-    std::size_t total() {
-        std::lock_guard lock(mutex_);
-        return events_.size();
-    }
-    // The stream's final status once it ended (waits up to `limit`).
-    std::optional<grpc::Status> finish(std::chrono::seconds limit = 30s) {
-        std::unique_lock lock(mutex_);
-        if (!changed_.wait_for(lock, limit, [&] { return finished_; }))
-            return std::nullopt;
-        return status_;
-    }
-    void cancel() { context_.TryCancel(); }
-
-private:
-    grpc::ClientContext context_;
-    std::unique_ptr<grpc::ClientReader<v1::ContainerEventResponse>> reader_;
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    std::vector<v1::ContainerEventResponse> events_;
-    bool finished_ = false;
-    grpc::Status status_;
-    std::thread thread_;
-};
 
 std::vector<v1::ContainerEventType> types_of(
     const std::vector<v1::ContainerEventResponse>& events) {
@@ -144,7 +82,7 @@ TestRegistry* EventsTest::registry_ = nullptr;
 
 TEST_F(EventsTest, OneSubscriberSeesCreatedStartedStoppedDeletedInOrder) {
     start_daemon();
-    EventStream stream(cri_->runtime());
+    ContainerEventStream stream(cri_->runtime());
     const auto id = cri_->run(pod_, CriSession::container("sleeper", image(), {"sleep", "1000"}));
     ASSERT_FALSE(id.empty());
     ASSERT_TRUE(cri_->stop(id).ok());
@@ -202,8 +140,8 @@ TEST_F(EventsTest, OneSubscriberSeesCreatedStartedStoppedDeletedInOrder) {
 
 TEST_F(EventsTest, TwoSubscribersBothSeeEveryEvent) {
     start_daemon();
-    EventStream first(cri_->runtime());
-    EventStream second(cri_->runtime());
+    ContainerEventStream first(cri_->runtime());
+    ContainerEventStream second(cri_->runtime());
     std::vector<std::string> ids;
     for (const char* name : {"one", "two"}) {
         const auto id = cri_->run(pod_, CriSession::container(name, image(), {"sleep", "1000"}));
@@ -233,7 +171,7 @@ TEST_F(EventsTest, ASubscriberThatNeverReadsIsDroppedWithoutSlowingContainers) {
     silent_context.set_deadline(std::chrono::system_clock::now() + 60s);
     auto silent = cri_->runtime().GetContainerEvents(&silent_context, {});
     silent->WaitForInitialMetadata();
-    EventStream reader(cri_->runtime());  // keeps up, and must never be dropped
+    ContainerEventStream reader(cri_->runtime());  // keeps up, and must never be dropped
 
     constexpr int kContainers = 40;
     std::vector<std::string> ids;
@@ -270,7 +208,7 @@ TEST_F(EventsTest, ASubscriberThatNeverReadsIsDroppedWithoutSlowingContainers) {
 TEST_F(EventsTest, ShutdownEndsOpenStreamsAtOnce) {
     start_daemon();
     cri_->remove_all_pods();
-    EventStream stream(cri_->runtime());
+    ContainerEventStream stream(cri_->runtime());
     daemon_->process().signal(SIGTERM);
     const auto status = stream.finish(8s);  // well inside berthd's 10 s grace
     ASSERT_TRUE(status.has_value()) << "the stream held berthd's shutdown";

@@ -107,6 +107,9 @@ std::vector<std::string> BerthdInstance::base_args() const {
 }
 
 bool BerthdInstance::start(std::chrono::milliseconds timeout) {
+    // Started again after it exited: the old socket's file goes first.
+    process_.reset();
+    notify_.reset();
     notify_ = std::make_unique<NotifySocket>(dir_ / "notify.sock");
     ChildOptions child;
     child.argv = base_args();

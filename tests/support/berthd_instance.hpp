@@ -45,7 +45,8 @@ public:
     // namespaces, shm), so that a failed test leaves nothing behind.
     ~BerthdInstance();
 
-    // Starts berthd; returns once READY=1 arrived (true) or it failed (false).
+    // Starts berthd (again, after it exited); returns once READY=1 arrived
+    // (true) or it failed (false).
     bool start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
     // SIGKILLs berthd (as a crash would) and starts it again on the same
     // directories.
@@ -56,6 +57,10 @@ public:
     std::string config_file() const { return dir_ / "berth.conf"; }
     std::string stderr_file() const { return dir_ / "berthd.stderr"; }
     std::string log() const { return read_file(stderr_file()); }
+    // Where runtime handler "runc" or "crun" keeps its containers' state.
+    std::string runtime_root(const std::string& runtime) const {
+        return runtime_roots_ + "/" + runtime;
+    }
     ChildProcess& process() { return *process_; }
     NotifySocket& notify() { return *notify_; }
 

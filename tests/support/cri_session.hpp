@@ -25,12 +25,18 @@ public:
     runtime::v1::RuntimeService::Stub& runtime() { return *runtime_; }
 
     void pull(const std::string& image) {
+        const auto status = try_pull(image);
+        EXPECT_TRUE(status.ok()) << image << ": " << status.error_message();
+    }
+
+    // A pull that may fail (or be cut off when berthd goes away).
+    grpc::Status try_pull(const std::string& image,
+                          std::chrono::milliseconds limit = std::chrono::seconds(60)) {
         runtime::v1::PullImageRequest request;
         request.mutable_image()->set_image(image);
         runtime::v1::PullImageResponse response;
-        auto context = deadline_context(std::chrono::seconds(60));
-        const auto status = images_->PullImage(context.get(), request, &response);
-        EXPECT_TRUE(status.ok()) << image << ": " << status.error_message();
+        auto context = deadline_context(limit);
+        return images_->PullImage(context.get(), request, &response);
     }
 
     // The pod run_pod() runs: on the host network, its log directory below
@@ -154,6 +160,19 @@ public:
         runtime::v1::CheckpointContainerResponse response;
         auto context = deadline_context(std::chrono::seconds(120));
         return runtime_->CheckpointContainer(context.get(), request, &response);
+    }
+
+    // `timeout` is the CRI's (0: none); the call itself gives up after `limit`.
+    grpc::Status exec_sync(const std::string& id, const std::vector<std::string>& command,
+                           std::int64_t timeout, runtime::v1::ExecSyncResponse* response,
+                           std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+        runtime::v1::ExecSyncRequest request;
+        request.set_container_id(id);
+        for (const auto& part : command)
+            request.add_cmd(part);
+        request.set_timeout(timeout);
+        auto context = deadline_context(limit);
+        return runtime_->ExecSync(context.get(), request, response);
     }
 
     runtime::v1::ContainerStatusResponse status(const std::string& id, bool verbose = false) {

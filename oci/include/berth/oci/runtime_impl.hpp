@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "berth/oci/process_io.hpp"
+#include "berth/oci/unique_fd.hpp"
 
 namespace berth::oci {
 
@@ -101,6 +102,22 @@ public:
     // its exit cannot be known.
     virtual std::string reattach(const std::string& id) = 0;
     virtual MonitorPaths monitor_paths(const std::string& id) const = 0;
+    // The container's own monitor process as a pidfd, which turns readable
+    // when the monitor exits: how berthd learns that a monitor died without
+    // writing the exit file. Empty for a runtime with no process per
+    // container (a VM runtime's shims are watched through their
+    // connections). Throws RuntimeError(NotFound) when the monitor is gone.
+    virtual UniqueFd monitor_pidfd(const std::string&) { return {}; }
+    // The container's monitor died and left no exit file: ends the
+    // container if it still runs (nothing would log its output or report its
+    // end) and returns the message for its record, which says what happened.
+    virtual std::string monitor_lost(const std::string&) {
+        return "its monitor is gone, so its exit is unknown";
+    }
+    // berthd exits while calls are still running, and leaves them: ends what
+    // they started that nobody would read or end afterwards (the commands of
+    // ExecSync calls). Called once, just before the process exits.
+    virtual void abandon_calls() {}
     // What this runtime can do beyond the basics; asked of the runtime
     // binary once, then remembered.
     virtual HandlerFeatures features() = 0;

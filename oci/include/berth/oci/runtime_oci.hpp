@@ -3,7 +3,10 @@
 // other operation is a call of the runtime binary.
 #pragma once
 
+#include <sys/types.h>
+
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "berth/config/config.hpp"
@@ -11,6 +14,8 @@
 #include "berth/oci/runtime_impl.hpp"
 
 namespace berth::oci {
+
+class ExecProcessSpec;
 
 struct OciRuntimeOptions {
     std::string handler_name;
@@ -37,6 +42,9 @@ public:
     bool monitor_alive(const std::string& id) override;
     std::string reattach(const std::string& id) override;
     MonitorPaths monitor_paths(const std::string& id) const override;
+    UniqueFd monitor_pidfd(const std::string& id) override;
+    std::string monitor_lost(const std::string& id) override;
+    void abandon_calls() override;
     // In runtime_oci_features.cpp.
     HandlerFeatures features() override;
     ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
@@ -59,6 +67,10 @@ public:
 private:
     std::vector<std::string> runtime_command(std::initializer_list<std::string> arguments) const;
     std::string monitor_directory(const std::string& id) const;
+    // The pid berth-conmon recorded for itself (0 when there is none), and
+    // whether that pid still is the container's monitor: a pid is reused
+    // after a crash or a reboot.
+    pid_t recorded_monitor_pid(const std::string& id) const;
     // The bundle of a container berthd knows to be running: recorded at
     // create, else from `runtime state` (FailedPrecondition unless running).
     std::string running_bundle(const std::string& id) const;
@@ -69,6 +81,9 @@ private:
     OciRuntimeOptions options_;
     std::once_flag features_probed_;
     HandlerFeatures features_;
+    // The commands of ExecSync calls in flight, for abandon_calls().
+    std::mutex exec_syncs_mutex_;
+    std::set<const ExecProcessSpec*> exec_syncs_;
 };
 
 // Where berth-conmon is: the configured path, else beside the running

@@ -1,0 +1,187 @@
+// SIGTERM while calls that need far longer than the shutdown grace are in
+// flight (a StopContainer waiting out a container that ignores SIGTERM, an
+// ExecSync of a long command, a pull from a registry that never answers):
+// berthd exits within the grace plus a small margin, the containers go on
+// running, and a berthd started again knows them in a consistent state.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "berthd_instance.hpp"
+#include "child_process.hpp"
+#include "cri_session.hpp"
+#include "test_registry.hpp"
+
+namespace v1 = runtime::v1;
+namespace fs = std::filesystem;
+using berth::test::BerthdInstance;
+using berth::test::CriSession;
+using berth::test::read_file;
+using berth::test::run_command;
+using berth::test::TestRegistry;
+using namespace std::chrono_literals;
+
+namespace {
+
+// berthd's promise (docs/operations.md): in-flight calls get 10 s, and the
+// process is gone shortly after.
+constexpr auto kGrace = 10s;
+constexpr auto kExitBound = 11s;
+
+// A TCP port that accepts connections (the kernel completes them in the
+// backlog) and never says a word: a pull from it hangs until curl gives up.
+class SilentRegistry {
+public:
+    SilentRegistry() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof(address);
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+            ::listen(fd_, 16) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+            throw std::runtime_error("cannot listen on 127.0.0.1");
+        }
+        port_ = ntohs(address.sin_port);
+    }
+    ~SilentRegistry() { ::close(fd_); }
+    std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
+class ShutdownTest : public testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        registry_ = new TestRegistry();
+        ASSERT_TRUE(registry_->start()) << registry_->log();
+        registry_->push("busybox:multi");
+    }
+    static void TearDownTestSuite() {
+        delete registry_;
+        registry_ = nullptr;
+    }
+
+    void SetUp() override {
+        daemon_ = std::make_unique<BerthdInstance>();
+        ASSERT_TRUE(daemon_->start()) << daemon_->log();
+        cri_ = std::make_unique<CriSession>(*daemon_);
+        cri_->pull(image());
+        pod_ = cri_->run_pod("shutdown");
+    }
+    void TearDown() override {
+        if (cri_ && daemon_->process().running())
+            cri_->remove_all_pods();
+        cri_.reset();
+        daemon_.reset();
+    }
+
+    static std::string image() { return registry_->host() + "/busybox:multi"; }
+
+    // Whether a process whose command line holds `token` runs on the host.
+    static bool process_with(const std::string& token) {
+        return run_command("pgrep -f '[" + token.substr(0, 1) + "]" + token.substr(1) + "'")
+                   .exit_code == 0;
+    }
+
+    static TestRegistry* registry_;
+    std::unique_ptr<BerthdInstance> daemon_;
+    std::unique_ptr<CriSession> cri_;
+    std::string pod_;
+};
+
+TestRegistry* ShutdownTest::registry_ = nullptr;
+
+TEST_F(ShutdownTest, LongCallsInFlightDoNotHoldTheExitBeyondTheGrace) {
+    const auto stubborn = cri_->run(
+        pod_, CriSession::container("stubborn", image(),
+                                    {"sh", "-c", "trap '' TERM; while true; do sleep 1; done"}));
+    const auto sleeper =
+        cri_->run(pod_, CriSession::container("sleeper", image(), {"sleep", "1000"}));
+    ASSERT_FALSE(stubborn.empty());
+    ASSERT_FALSE(sleeper.empty());
+    // Unique on the host, so that the probe's process can be looked for.
+    const std::string probe_token = "berth-probe-" + std::to_string(::getpid());
+    SilentRegistry silent;
+
+    // Each call on a session of its own, as kubelet's callers are.
+    CriSession stopper(*daemon_), prober(*daemon_), puller(*daemon_);
+    auto stop = std::async(std::launch::async, [&] { return stopper.stop(stubborn, 30); });
+    auto exec = std::async(std::launch::async, [&] {
+        v1::ExecSyncResponse response;
+        return prober.exec_sync(sleeper, {"sh", "-c", "sleep 60; : " + probe_token}, 0, &response);
+    });
+    auto pull = std::async(std::launch::async,
+                           [&] { return puller.try_pull(silent.host() + "/busybox:multi"); });
+    // All three are inside berthd: the probe runs in the container.
+    const auto probing = std::chrono::steady_clock::now() + 20s;
+    while (!process_with(probe_token) && std::chrono::steady_clock::now() < probing)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(process_with(probe_token)) << daemon_->log();
+    std::this_thread::sleep_for(500ms);
+
+    const auto signalled = std::chrono::steady_clock::now();
+    daemon_->process().signal(SIGTERM);
+    const auto code = daemon_->process().wait_for_exit(30s);
+    const auto took = std::chrono::steady_clock::now() - signalled;
+    EXPECT_EQ(code, 0) << daemon_->log();
+    EXPECT_LE(took, kExitBound)
+        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n"
+        << daemon_->log();
+    EXPECT_GE(took, kGrace - 1s) << "the calls did not get their grace";
+
+    // Every caller got an answer that says the server went away, none hung.
+    for (auto* call : {&stop, &exec, &pull}) {
+        ASSERT_EQ(call->wait_for(5s), std::future_status::ready);
+        const auto status = call->get();
+        EXPECT_FALSE(status.ok());
+        EXPECT_TRUE(status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                    status.error_code() == grpc::StatusCode::CANCELLED)
+            << status.error_code() << " " << status.error_message();
+    }
+    // The probe is berthd's child's business: it does not outlive berthd
+    // (nobody is left to read its output or end it).
+    const auto probe_gone = std::chrono::steady_clock::now() + 5s;
+    while (process_with(probe_token) && std::chrono::steady_clock::now() < probe_gone)
+        std::this_thread::sleep_for(50ms);
+    EXPECT_FALSE(process_with(probe_token));
+    // The containers outlive berthd by design, their monitors with them.
+    const auto monitors =
+        run_command("pgrep -c -f '[b]erth-conmon --cid .*" + daemon_->dir().path().string() + "'");
+    EXPECT_EQ(monitors.output, "2\n") << monitors.output;
+
+    // Started again, berthd knows both containers, running, with records
+    // that load.
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+    CriSession again(*daemon_);
+    for (const auto& id : {stubborn, sleeper}) {
+        const auto status = again.status(id);
+        EXPECT_EQ(status.status().state(), v1::CONTAINER_RUNNING) << id;
+        const auto record = nlohmann::json::parse(
+            read_file(daemon_->dir() / ("root/containers/" + id + "/container.json")));
+        EXPECT_EQ(record.value("state", ""), "running") << record.dump();
+    }
+    EXPECT_EQ(daemon_->log().find("ignoring container record"), std::string::npos)
+        << daemon_->log();
+    // The stop that was cut off can be made again, and finishes the job.
+    ASSERT_TRUE(again.stop(stubborn, 1).ok());
+    const auto stopped = again.status(stubborn);
+    EXPECT_EQ(stopped.status().state(), v1::CONTAINER_EXITED);
+    EXPECT_EQ(stopped.status().exit_code(), 137);
+    cri_ = std::make_unique<CriSession>(*daemon_);
+}
+
+}  // namespace
