@@ -33,10 +33,12 @@ public:
         EXPECT_TRUE(status.ok()) << image << ": " << status.error_message();
     }
 
-    // A pod on the host network; with `cgroup_parent` it gets its own
-    // cgroup below that parent; `handler` "" is the daemon's default.
-    std::string run_pod(const std::string& name, const std::string& cgroup_parent = "",
-                        const std::string& handler = "") {
+    // The request run_pod sends: a pod on the host network; with
+    // `cgroup_parent` it gets its own cgroup below that parent; `handler` ""
+    // is the daemon's default.
+    runtime::v1::RunPodSandboxRequest pod_request(const std::string& name,
+                                                  const std::string& cgroup_parent = "",
+                                                  const std::string& handler = "") const {
         runtime::v1::RunPodSandboxRequest request;
         request.set_runtime_handler(handler);
         auto* config = request.mutable_config();
@@ -50,14 +52,29 @@ public:
             ->set_network(runtime::v1::NODE);
         if (!cgroup_parent.empty())
             config->mutable_linux()->set_cgroup_parent(cgroup_parent);
-        runtime::v1::RunPodSandboxResponse response;
-        auto context = deadline_context(std::chrono::seconds(60));
-        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
+        return request;
+    }
+
+    std::string run_pod(const std::string& name, const std::string& cgroup_parent = "",
+                        const std::string& handler = "") {
+        std::string id;
+        const auto status = run_pod(pod_request(name, cgroup_parent, handler), &id);
         EXPECT_TRUE(status.ok()) << "RunPodSandbox " << name << " (runtime handler \"" << handler
                                  << "\"): " << status.error_message();
-        if (!response.pod_sandbox_id().empty())
-            pod_configs_[response.pod_sandbox_id()] = *config;
-        return response.pod_sandbox_id();
+        return id;
+    }
+
+    // Any RunPodSandbox request, with the client giving up after `timeout`
+    // (as kubelet does after its runtime request timeout).
+    grpc::Status run_pod(const runtime::v1::RunPodSandboxRequest& request, std::string* id,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+        runtime::v1::RunPodSandboxResponse response;
+        auto context = deadline_context(timeout);
+        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
+        *id = response.pod_sandbox_id();
+        if (!id->empty())
+            pod_configs_[*id] = request.config();
+        return status;
     }
 
     static runtime::v1::ContainerConfig container(const std::string& name, const std::string& image,
@@ -71,14 +88,16 @@ public:
         return config;
     }
 
+    // The client gives up after `timeout`.
     grpc::Status create(const std::string& pod, const runtime::v1::ContainerConfig& config,
-                        std::string* id) {
+                        std::string* id,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
         runtime::v1::CreateContainerRequest request;
         request.set_pod_sandbox_id(pod);
         *request.mutable_config() = config;
         *request.mutable_sandbox_config() = pod_configs_[pod];
         runtime::v1::CreateContainerResponse response;
-        auto context = deadline_context(std::chrono::seconds(60));
+        auto context = deadline_context(timeout);
         const auto status = runtime_->CreateContainer(context.get(), request, &response);
         *id = response.container_id();
         return status;
@@ -157,6 +176,22 @@ public:
         runtime::v1::RemovePodSandboxResponse response;
         auto context = deadline_context(std::chrono::seconds(60));
         return runtime_->RemovePodSandbox(context.get(), request, &response);
+    }
+
+    std::vector<runtime::v1::PodSandbox> pods() {
+        runtime::v1::ListPodSandboxResponse response;
+        auto context = deadline_context();
+        const auto result = runtime_->ListPodSandbox(context.get(), {}, &response);
+        EXPECT_TRUE(result.ok()) << result.error_message();
+        return {response.items().begin(), response.items().end()};
+    }
+
+    std::vector<runtime::v1::Container> containers() {
+        runtime::v1::ListContainersResponse response;
+        auto context = deadline_context();
+        const auto result = runtime_->ListContainers(context.get(), {}, &response);
+        EXPECT_TRUE(result.ok()) << result.error_message();
+        return {response.containers().begin(), response.containers().end()};
     }
 
     // Removes every pod (and so every container) through the API, so that
