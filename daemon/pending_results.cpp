@@ -115,9 +115,10 @@ PendingResults::Turn PendingResults::begin(const std::string& name, const std::s
         }
         const auto entry = found->second;
         if (entry->fingerprint != fingerprint) {
-            throw already_exists(kind_ + " name \"" + name + "\" is reserved for " +
-                                 (entry->id.empty() ? "a request still being run" : entry->id) +
-                                 " (a different request)");
+            // The store's wording, so that callers see one message either way.
+            throw already_exists(kind_ + " name \"" + name + "\" is " +
+                                 (entry->id.empty() ? "being reserved by a different request"
+                                                    : "reserved for " + entry->id));
         }
         if (entry->state == State::Kept) {
             if (caller.gone()) {
