@@ -10,6 +10,9 @@ namespace berth::daemon::request_paths {
 namespace {
 
 constexpr std::size_t kPathMax = 4095;
+// The longest name Kubernetes gives an object (a DNS subdomain); a name is
+// also one component of the default log layout, where the kernel allows 255.
+constexpr std::size_t kNameMax = 253;
 
 bool is_control(char c) {
     const auto byte = static_cast<unsigned char>(c);
@@ -71,8 +74,8 @@ std::string relative_path_problem(std::string_view path) {
 std::string name_problem(std::string_view name) {
     if (name.empty())
         return "must not be empty";
-    if (name.size() > kPathMax)
-        return "is longer than " + std::to_string(kPathMax) + " bytes";
+    if (name.size() > kNameMax)
+        return "is longer than " + std::to_string(kNameMax) + " bytes";
     if (name.find('/') != std::string_view::npos)
         return "must not contain '/'";
     if (has_control(name))

@@ -17,6 +17,7 @@ void decode_api(TableReader& berth, ApiConfig& api, Origins& origins) {
     reader.read("grpc_max_send_msg_size", api.grpc_max_send_msg_size);
     reader.read("grpc_max_recv_msg_size", api.grpc_max_recv_msg_size);
     reader.read("events_queue_size", api.events_queue_size);
+    reader.read("unclaimed_result_timeout", api.unclaimed_result_timeout);
     reader.reject_unknown_keys();
 }
 

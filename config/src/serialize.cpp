@@ -78,6 +78,7 @@ nlohmann::ordered_json to_json(const Config& config) {
              {"grpc_max_send_msg_size", api.grpc_max_send_msg_size},
              {"grpc_max_recv_msg_size", api.grpc_max_recv_msg_size},
              {"events_queue_size", api.events_queue_size},
+             {"unclaimed_result_timeout", api.unclaimed_result_timeout},
          }},
         {"runtime",
          {

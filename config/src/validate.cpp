@@ -151,6 +151,8 @@ void validate_and_resolve(Config& config, const Origins& origins) {
     require_range(origins, "berth.api.grpc_max_recv_msg_size", api.grpc_max_recv_msg_size, 1,
                   INT32_MAX);
     require_range(origins, "berth.api.events_queue_size", api.events_queue_size, 1, 1000000);
+    require_range(origins, "berth.api.unclaimed_result_timeout", api.unclaimed_result_timeout, 1,
+                  86400);
 
     auto& runtime = config.runtime;
     if (!runtime.conmon.empty()) {

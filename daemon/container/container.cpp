@@ -77,6 +77,8 @@ nlohmann::json to_json(const Container& container) {
     };
     if (container.user)
         json["user"] = to_json(*container.user);
+    if (!container.unclaimed_request.empty())
+        json["unclaimed_request"] = container.unclaimed_request;
     return json;
 }
 
@@ -103,6 +105,7 @@ void from_json(const nlohmann::json& json, Container& container) {
         container.rootfs = json.at("rootfs").get<std::string>();
         if (json.contains("user"))
             container.user = process_user_from_json(json["user"]);
+        container.unclaimed_request = json.value("unclaimed_request", "");
     } catch (const nlohmann::json::exception& error) {
         throw std::runtime_error(std::string("malformed container record: ") + error.what());
     }

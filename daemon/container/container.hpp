@@ -15,7 +15,10 @@
 namespace berth::daemon::container {
 
 enum class ContainerState {
-    Creating,  // CreateContainer has not finished: never shown, cleaned at restore
+    // CreateContainer has not finished (never shown, cleaned at restore), or
+    // it finished for a caller that had gone (unclaimed_request set): never
+    // shown either, kept for a retry of the same request.
+    Creating,
     Created,
     Running,
     Exited,
@@ -44,6 +47,10 @@ struct Container {
     // Who its process was started as (the spec's process.user); absent in
     // records written before it was kept.
     std::optional<ProcessUser> user;
+    // The fingerprint of the CreateContainer request whose result this is,
+    // while nobody has received it (see PendingResults); empty once it was
+    // answered.
+    std::string unclaimed_request;
 };
 
 const char* to_string(ContainerState state);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "berth/storage/atomic_file.hpp"
@@ -90,7 +91,9 @@ ContainerManager::ContainerManager(ConfigHolder& config, const sandbox::SandboxS
               std::lock_guard lock(exits_mutex_);
               exits_arrived_.notify_all();
           },
-          [this](const std::string& id) { return on_monitor_lost(id); }) {}
+          [this](const std::string& id) { return on_monitor_lost(id); }),
+      pending_("container", std::chrono::seconds(config.current()->api.unclaimed_result_timeout),
+               [this](const std::string& id) { undo_unclaimed(id); }) {}
 
 void ContainerManager::publish(events::ContainerEventType type, const std::string& id,
                                const std::string& sandbox_id) {
@@ -157,7 +160,8 @@ ContainerManager::LogLocation ContainerManager::log_location(
     return location;
 }
 
-std::string ContainerManager::create(const v1::CreateContainerRequest& request) {
+std::string ContainerManager::create(const v1::CreateContainerRequest& request,
+                                     const Caller& caller) {
     const auto& config = request.config();
     if (config.metadata().name().empty())
         throw invalid_argument("container name (metadata.name) is empty");
@@ -166,8 +170,7 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     request_paths::check_container_log_paths(config);
     // '_' separates the parts of the container's name (container_name()).
     if (config.metadata().name().find('_') != std::string::npos) {
-        throw invalid_argument("config.metadata.name " +
-                               quoted_value(config.metadata().name()) +
+        throw invalid_argument("config.metadata.name " + quoted_value(config.metadata().name()) +
                                " must not contain '_'");
     }
     const auto sandbox = sandboxes_.get(sandboxes_.resolve(request.pod_sandbox_id()));
@@ -188,9 +191,9 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
         // Not there, or not a name at all: kubelet pulls for the first and
         // must not for the second.
         const std::string& name = config.image().image();
-        const bool hex_id = name.find_first_not_of("0123456789abcdef",
-                                                   name.rfind("sha256:", 0) == 0 ? 7 : 0) ==
-                            std::string::npos;
+        const bool hex_id =
+            name.find_first_not_of("0123456789abcdef", name.rfind("sha256:", 0) == 0 ? 7 : 0) ==
+            std::string::npos;
         if (!hex_id) {
             try {
                 storage::parse_reference(name);
@@ -203,9 +206,30 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     }
     auto& runtime = runtimes_.get(sandbox->runtime_handler);
 
+    // Retries are recognised by what makes the container: its config in its
+    // pod (by full id, whatever prefix was sent). sandbox_config is left
+    // out: the pod's own record is what the container is built from, and
+    // kubelet recomputes it for every attempt.
+    const std::string name = container_name(config.metadata(), sandbox->config.metadata());
+    v1::CreateContainerRequest resolved = request;
+    resolved.set_pod_sandbox_id(sandbox->id);
+    resolved.clear_sandbox_config();
+    const std::string fingerprint = request_fingerprint(resolved);
+    std::optional<PendingResults::Ticket> ticket;
+    for (;;) {
+        auto turn = pending_.begin(name, fingerprint, caller);
+        if (turn.ticket) {
+            ticket.emplace(std::move(*turn.ticket));
+            break;
+        }
+        if (!turn.claimed || claim(turn.id, name, fingerprint))
+            return turn.id;
+        // The kept container went with its pod meanwhile: make a new one.
+    }
+
     Container record;
     record.id = new_id();
-    record.name = container_name(config.metadata(), sandbox->config.metadata());
+    record.name = name;
     record.sandbox_id = sandbox->id;
     record.runtime_handler = sandbox->runtime_handler;
     record.config = config;
@@ -219,6 +243,7 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
 
     sandbox::Rollback rollback;
     store_.reserve_name(record.name, record.id);
+    ticket->reserved(record.id);
     rollback.add("reserving the name", [&] { store_.release_name(record.name, record.id); });
     // Creating is on disk before anything else exists, so that restore can
     // undo a crash at any later step.
@@ -275,19 +300,89 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request) 
     rollback.add("the runtime's container", [&] { runtime.remove(record.id); });
     record.pid = runtime.create(options);
 
-    record.state = ContainerState::Created;
+    // The answer reaches no one when kubelet gave up (its runtime request
+    // timeout) and nobody asks again yet: the container then stays hidden,
+    // as if still being created, until its retry takes it.
+    const bool answered = ticket->answer_wanted();
+    if (answered)
+        record.state = ContainerState::Created;
+    else
+        record.unclaimed_request = fingerprint;
     {
         // Under the container's lock, so that a StartContainer racing in with
         // the new id cannot publish its event before this one.
         const auto lock = store_.operation_lock(record.id);
         std::lock_guard guard(*lock);
         store_.put(record);
-        publish(events::ContainerEventType::Created, record.id, record.sandbox_id);
+        if (answered)
+            publish(events::ContainerEventType::Created, record.id, record.sandbox_id);
         watch_monitor_locked(record.id);
     }
     rollback.commit();
+    if (!answered) {
+        ticket->kept(record.id);
+        spdlog::warn(
+            "created container {} ({}) in pod {}, but its caller is gone; kept {} s for "
+            "a retry",
+            record.id, record.name, sandbox->id, settings->api.unclaimed_result_timeout);
+        throw StatusError(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "container " + record.id + " was created after the caller left");
+    }
+    ticket->answered(record.id);
     spdlog::info("created container {} ({}) in pod {}", record.id, record.name, sandbox->id);
     return record.id;
+}
+
+bool ContainerManager::claim(const std::string& id, const std::string& name,
+                             const std::string& fingerprint) {
+    const auto lock = store_.operation_lock(id);
+    if (!lock)
+        return false;
+    std::lock_guard guard(*lock);
+    const auto current = store_.get(id);
+    if (!current)
+        return false;
+    if (current->unclaimed_request.empty())
+        return true;  // visible already
+    Container record = *current;
+    record.unclaimed_request.clear();
+    // Only a hidden container becomes created: one whose process died
+    // meanwhile (its exit recorded) stays exited.
+    if (record.state == ContainerState::Creating)
+        record.state = ContainerState::Created;
+    try {
+        store_.put(record);
+    } catch (...) {
+        pending_.keep(name, fingerprint, id);
+        throw;
+    }
+    publish(events::ContainerEventType::Created, id, record.sandbox_id);
+    spdlog::info("created container {} ({}), handed to a retry", id, name);
+    return true;
+}
+
+void ContainerManager::undo_unclaimed(const std::string& id) {
+    const auto lock = store_.operation_lock(id);
+    if (!lock)
+        return;
+    std::lock_guard guard(*lock);
+    const auto record = store_.get(id);
+    if (!record || record->unclaimed_request.empty())
+        return;
+    try {
+        runtimes_.get(record->runtime_handler).remove(id);
+        images_.release_rootfs(id);
+    } catch (const std::exception& error) {
+        // Forgotten all the same: a hidden record would hold the name for
+        // good, and restore undoes no record it does not have.
+        spdlog::error("removing unclaimed container {} failed: {}", id, error.what());
+    }
+    store_.erase(id);
+    {
+        std::lock_guard exits(exits_mutex_);
+        exits_seen_.erase(id);
+    }
+    spdlog::info("removed unclaimed container {} ({})", id, record->name);
 }
 
 void ContainerManager::start(const std::string& id_or_prefix) {
@@ -673,6 +768,26 @@ void ContainerManager::on_exit(const std::string& id) {
     record_exit_locked(id);
 }
 
+bool ContainerManager::keep_at_restore(const Container& record) {
+    try {
+        auto& runtime = runtimes_.get(record.runtime_handler);
+        std::error_code ignored;
+        if (!runtime.reattach(record.id).empty() ||
+            fs::exists(runtime.monitor_paths(record.id).exit_file, ignored))
+            return false;  // it cannot start any more: undone as half-created
+        if (images_.rootfs(record.id))
+            images_.ensure_mounted(record.id);
+    } catch (const std::exception& error) {
+        spdlog::warn("restore: kept container {}: {}", record.id, error.what());
+        return false;
+    }
+    // Its call ended while berthd stopped, after the caller left: the retry
+    // after this start gets it (or the timer undoes it).
+    pending_.keep(record.name, record.unclaimed_request, record.id);
+    spdlog::info("restore: container {} ({}) kept for a retry", record.id, record.name);
+    return true;
+}
+
 void ContainerManager::restore() {
     std::vector<std::string> problems;
     store_.load(problems);
@@ -683,6 +798,11 @@ void ContainerManager::restore() {
         const auto lock = store_.operation_lock(id);
         std::lock_guard guard(*lock);
         try {
+            if (snapshot->state == ContainerState::Creating &&
+                !snapshot->unclaimed_request.empty() && keep_at_restore(*snapshot)) {
+                watch_monitor_locked(id);
+                continue;
+            }
             if (snapshot->state == ContainerState::Creating) {
                 // A crash during CreateContainer: undo every step it may have done.
                 try {

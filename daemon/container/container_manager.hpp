@@ -18,6 +18,7 @@
 #include "container/monitor_watcher.hpp"
 #include "container/runtime_set.hpp"
 #include "events/event_bus.hpp"
+#include "pending_results.hpp"
 #include "sandbox/sandbox_store.hpp"
 
 namespace berth::daemon::container {
@@ -31,8 +32,12 @@ public:
                      ContainerStore& store, events::EventBus* events = nullptr);
 
     // Returns the new container's id. Throws StatusError (and runtime or
-    // storage errors, which rpc_status maps).
-    std::string create(const runtime::v1::CreateContainerRequest& request);
+    // storage errors, which rpc_status maps). An identical request whose
+    // first call is still running, or finished after its caller left, gets
+    // that call's container (see PendingResults); `caller` tells whether the
+    // answer can still reach anyone when the container is created.
+    std::string create(const runtime::v1::CreateContainerRequest& request,
+                       const Caller& caller = {});
     void start(const std::string& id_or_prefix);
     // Returns once the container has exited and its exit is recorded.
     // Idempotent; an unknown id is NOT_FOUND.
@@ -83,6 +88,14 @@ public:
     int pid_of(const std::string& id) const;
 
 private:
+    // Makes a kept container visible for the retry that takes it; false
+    // when it is gone (removed with its pod meanwhile).
+    bool claim(const std::string& id, const std::string& name, const std::string& fingerprint);
+    // Removes a kept container nobody took.
+    void undo_unclaimed(const std::string& id);
+    // Restore: a kept container whose monitor and process are still there
+    // is kept again for the retry after the restart.
+    bool keep_at_restore(const Container& record);
     template <typename Body>
     void with_container_locked(const std::string& id, Body&& body);
     void stop_locked(const std::string& id, std::int64_t timeout_seconds);
@@ -132,8 +145,11 @@ private:
     std::condition_variable exits_arrived_;
     std::set<std::string> exits_seen_;
 
-    // Last: its thread calls back into everything above, so it stops first.
+    // Its thread calls back into everything above but pending_, so it
+    // stops after pending_ and before the rest.
     MonitorWatcher monitors_;
+    // Last: its timer undoes kept containers with the members above.
+    PendingResults pending_;
 };
 
 }  // namespace berth::daemon::container

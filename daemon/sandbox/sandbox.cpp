@@ -41,7 +41,7 @@ std::string sandbox_name(const runtime::v1::PodSandboxMetadata& metadata) {
 }
 
 nlohmann::json to_json(const Sandbox& sandbox) {
-    return {
+    nlohmann::json json = {
         {"id", sandbox.id},
         {"name", sandbox.name},
         {"runtime_handler", sandbox.runtime_handler},
@@ -70,6 +70,9 @@ nlohmann::json to_json(const Sandbox& sandbox) {
         {"cgroup_parent", sandbox.cgroup_parent},
         {"cgroup_path", sandbox.cgroup_path},
     };
+    if (!sandbox.unclaimed_request.empty())
+        json["unclaimed_request"] = sandbox.unclaimed_request;
+    return json;
 }
 
 void from_json(const nlohmann::json& json, Sandbox& sandbox) {
@@ -103,6 +106,8 @@ void from_json(const nlohmann::json& json, Sandbox& sandbox) {
         sandbox.additional_ips = network.at("additional_ips").get<std::vector<std::string>>();
         sandbox.cgroup_parent = json.at("cgroup_parent").get<std::string>();
         sandbox.cgroup_path = json.at("cgroup_path").get<std::string>();
+        // Absent in records written before results were kept for retries.
+        sandbox.unclaimed_request = json.value("unclaimed_request", "");
     } catch (const nlohmann::json::exception& error) {
         throw std::runtime_error(std::string("malformed sandbox record: ") + error.what());
     }

@@ -14,7 +14,10 @@
 namespace berth::daemon::sandbox {
 
 enum class SandboxState {
-    Creating,  // RunPodSandbox has not finished: never shown, cleaned at restore
+    // RunPodSandbox has not finished (never shown, cleaned at restore), or
+    // it finished for a caller that had gone (unclaimed_request set): never
+    // shown either, kept for a retry of the same request.
+    Creating,
     Ready,
     NotReady,
 };
@@ -60,6 +63,11 @@ struct Sandbox {
 
     std::string cgroup_parent;  // as kubelet gave it
     std::string cgroup_path;    // the pod's own cgroup below every hierarchy root
+
+    // The fingerprint of the RunPodSandbox request whose result this is,
+    // while nobody has received it (see PendingResults); empty once it was
+    // answered.
+    std::string unclaimed_request;
 
     bool host_network() const { return netns_path.empty(); }
 };

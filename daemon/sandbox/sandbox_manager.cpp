@@ -42,7 +42,12 @@ const v1::NamespaceOption& namespace_options(const v1::PodSandboxConfig& config)
 SandboxManager::SandboxManager(std::shared_ptr<const config::Config> config,
                                const oci::RuntimeHandlers& handlers,
                                const container::RuntimeSet& runtimes, SandboxStore& store)
-    : config_(std::move(config)), handlers_(handlers), runtimes_(runtimes), store_(store) {}
+    : config_(std::move(config)),
+      handlers_(handlers),
+      runtimes_(runtimes),
+      store_(store),
+      pending_("pod sandbox", std::chrono::seconds(config_->api.unclaimed_result_timeout),
+               [this](const std::string& id) { undo_unclaimed(id); }) {}
 
 oci::RuntimeImpl* SandboxManager::sandbox_task_runtime(const Sandbox& record) const {
     if (!record.sandbox_task)
@@ -95,8 +100,73 @@ void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
     cgroup_parent_path(config.linux().cgroup_parent(), config_->runtime.cgroup_manager);
 }
 
-std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
+std::string SandboxManager::run(const v1::RunPodSandboxRequest& request, const Caller& caller) {
     validate(request);
+    // "" and the default handler's name make the same pod.
+    v1::RunPodSandboxRequest resolved = request;
+    resolved.set_runtime_handler(handlers_.resolve_name(request.runtime_handler()));
+    const std::string fingerprint = request_fingerprint(resolved);
+    const std::string name = sandbox_name(request.config().metadata());
+    for (;;) {
+        auto turn = pending_.begin(name, fingerprint, caller);
+        if (turn.ticket)
+            return create(request, fingerprint, *turn.ticket);
+        if (!turn.claimed || claim(turn.id, name, fingerprint))
+            return turn.id;
+        // The kept pod was removed by its id meanwhile: make a new one.
+    }
+}
+
+bool SandboxManager::claim(const std::string& id, const std::string& name,
+                           const std::string& fingerprint) {
+    const auto lock = store_.operation_lock(id);
+    if (!lock)
+        return false;
+    std::lock_guard guard(*lock);
+    const auto current = store_.get(id);
+    if (!current)
+        return false;
+    if (current->unclaimed_request.empty())
+        return true;  // visible already
+    Sandbox record = *current;
+    record.unclaimed_request.clear();
+    // Only a hidden pod becomes ready: one stopped by its id meanwhile stays
+    // stopped.
+    if (record.state == SandboxState::Creating)
+        record.state = SandboxState::Ready;
+    try {
+        store_.put(record);
+    } catch (...) {
+        pending_.keep(name, fingerprint, id);
+        throw;
+    }
+    spdlog::info("RunPodSandbox: {} ready as {}, handed to a retry", name, id);
+    return true;
+}
+
+void SandboxManager::undo_unclaimed(const std::string& id) {
+    const auto lock = store_.operation_lock(id);
+    if (!lock)
+        return;
+    std::lock_guard guard(*lock);
+    const auto current = store_.get(id);
+    if (!current || current->unclaimed_request.empty())
+        return;
+    Sandbox record = *current;
+    try {
+        release_everything(record);
+    } catch (const std::exception& error) {
+        // Forgotten all the same, as at restore: a hidden record would hold
+        // the pod's name for good.
+        spdlog::error("removing unclaimed pod {} failed, it may have left {}: {}", id,
+                      "mounts or an address behind", error.what());
+    }
+    store_.erase(id);
+    spdlog::info("removed unclaimed pod sandbox {} ({})", id, record.name);
+}
+
+std::string SandboxManager::create(const v1::RunPodSandboxRequest& request,
+                                   const std::string& fingerprint, PendingResults::Ticket& ticket) {
     const auto& config = request.config();
     const auto& options = namespace_options(config);
     const bool host_network = options.network() == v1::NODE;
@@ -133,6 +203,7 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
         record.cgroup_path = parent_path + "/berth-" + record.id;
     }
     store_.reserve_name(record.name, record.id);
+    ticket.reserved(record.id);
     try {
         store_.put(record);
     } catch (...) {
@@ -225,9 +296,24 @@ std::string SandboxManager::run(const v1::RunPodSandboxRequest& request) {
     record.hosts_path = dir + "/hosts";
     write_derived_file(record.hosts_path, hosts_content(hostname, record.ip), 0644);
 
-    record.state = SandboxState::Ready;
+    // The answer reaches no one when kubelet gave up (its runtime request
+    // timeout) and nobody asks again yet: the pod then stays hidden, as if
+    // still being created, until its retry takes it.
+    const bool answered = ticket.answer_wanted();
+    if (answered)
+        record.state = SandboxState::Ready;
+    else
+        record.unclaimed_request = fingerprint;
     store_.put(record);
     rollback.commit();
+    if (!answered) {
+        ticket.kept(record.id);
+        spdlog::warn("RunPodSandbox: {} ready as {}, but its caller is gone; kept {} s for a retry",
+                     record.name, record.id, config_->api.unclaimed_result_timeout);
+        throw StatusError(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "pod sandbox " + record.id + " became ready after the caller left");
+    }
+    ticket.answered(record.id);
     spdlog::info("RunPodSandbox: {} ready as {} (ip {})", record.name, record.id,
                  record.ip.empty() ? "host network" : record.ip);
     return record.id;
@@ -369,6 +455,17 @@ bool SandboxManager::on_task_exit(const std::string& id) {
     return true;
 }
 
+bool SandboxManager::pod_alive(const Sandbox& record) const {
+    const bool namespaces_alive =
+        (record.netns_path.empty() || pod_namespace_pinned(record.netns_path, PodNamespace::Net)) &&
+        (record.ipcns_path.empty() || pod_namespace_pinned(record.ipcns_path, PodNamespace::Ipc)) &&
+        (record.init_pid == 0 || pod_init_running({record.init_pid, record.init_start_time}));
+    if (!namespaces_alive || !record.sandbox_task)
+        return namespaces_alive;
+    auto* runtime = sandbox_task_runtime(record);
+    return runtime != nullptr && runtime->sandbox_alive(record.id);
+}
+
 void SandboxManager::restore() {
     std::vector<std::string> problems;
     store_.load(problems);
@@ -377,9 +474,18 @@ void SandboxManager::restore() {
     }
     int ready = 0;
     int not_ready = 0;
+    int kept = 0;
     for (const auto& current : store_.list()) {
         Sandbox record = *current;
         try {
+            if (record.state == SandboxState::Creating && !record.unclaimed_request.empty() &&
+                pod_alive(record)) {
+                // Its call ended while berthd stopped, after the caller left:
+                // the retry after this start gets it (or the timer undoes it).
+                pending_.keep(record.name, record.unclaimed_request, record.id);
+                ++kept;
+                continue;
+            }
             if (record.state == SandboxState::Creating) {
                 spdlog::warn("restore: {} was being created when berthd stopped; cleaning it up",
                              record.id);
@@ -394,20 +500,7 @@ void SandboxManager::restore() {
                 store_.erase(record.id);
                 continue;
             }
-            const bool namespaces_alive =
-                (record.netns_path.empty() ||
-                 pod_namespace_pinned(record.netns_path, PodNamespace::Net)) &&
-                (record.ipcns_path.empty() ||
-                 pod_namespace_pinned(record.ipcns_path, PodNamespace::Ipc)) &&
-                (record.init_pid == 0 ||
-                 pod_init_running({record.init_pid, record.init_start_time}));
-            const bool task_alive = [&] {
-                if (!record.sandbox_task || record.state != SandboxState::Ready)
-                    return true;
-                auto* runtime = sandbox_task_runtime(record);
-                return runtime != nullptr && runtime->sandbox_alive(record.id);
-            }();
-            if (record.state == SandboxState::Ready && (!namespaces_alive || !task_alive)) {
+            if (record.state == SandboxState::Ready && !pod_alive(record)) {
                 // After a reboot: the pod is gone, its record stays until
                 // kubelet stops and removes it (which runs CNI DEL).
                 record.state = SandboxState::NotReady;
@@ -418,7 +511,8 @@ void SandboxManager::restore() {
             spdlog::error("restore: sandbox {}: {}", record.id, error.what());
         }
     }
-    spdlog::info("restore: {} pod sandboxes ready, {} not ready", ready, not_ready);
+    spdlog::info("restore: {} pod sandboxes ready, {} not ready, {} kept for a retry", ready,
+                 not_ready, kept);
 }
 
 }  // namespace berth::daemon::sandbox

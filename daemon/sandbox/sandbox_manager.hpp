@@ -11,6 +11,7 @@
 #include "berth/cri_api.hpp"
 #include "berth/oci/runtime_handlers.hpp"
 #include "container/runtime_set.hpp"
+#include "pending_results.hpp"
 #include "sandbox/sandbox_store.hpp"
 
 namespace berth::daemon::sandbox {
@@ -23,8 +24,11 @@ public:
                    const oci::RuntimeHandlers& handlers, const container::RuntimeSet& runtimes,
                    SandboxStore& store);
 
-    // Returns the new sandbox's id. Throws StatusError.
-    std::string run(const runtime::v1::RunPodSandboxRequest& request);
+    // Returns the new sandbox's id. Throws StatusError. An identical request
+    // whose first call is still running, or finished after its caller left,
+    // gets that call's pod (see PendingResults); `caller` tells whether the
+    // answer can still reach anyone when the pod is ready.
+    std::string run(const runtime::v1::RunPodSandboxRequest& request, const Caller& caller = {});
     // Idempotent: a stopped sandbox, or one whose resources are gone, is fine.
     void stop(const std::string& id_or_prefix);
     // Idempotent: an unknown id is fine.
@@ -49,6 +53,16 @@ public:
 
 private:
     void validate(const runtime::v1::RunPodSandboxRequest& request) const;
+    // The work of RunPodSandbox, for the one call that holds the name.
+    std::string create(const runtime::v1::RunPodSandboxRequest& request,
+                       const std::string& fingerprint, PendingResults::Ticket& ticket);
+    // Makes a kept pod visible for the retry that takes it; false when it is
+    // gone (removed by id meanwhile).
+    bool claim(const std::string& id, const std::string& name, const std::string& fingerprint);
+    // Removes a kept pod nobody took.
+    void undo_unclaimed(const std::string& id);
+    // Namespaces pinned, init and sandbox task (if any) running.
+    bool pod_alive(const Sandbox& record) const;
     void stop_locked(const std::string& id);
     // Runs body(full id) under the sandbox's operation lock; an unknown id
     // is not an error and runs nothing.
@@ -65,6 +79,8 @@ private:
     const oci::RuntimeHandlers& handlers_;
     const container::RuntimeSet& runtimes_;
     SandboxStore& store_;
+    // Last: its timer undoes kept pods with the members above.
+    PendingResults pending_;
 };
 
 }  // namespace berth::daemon::sandbox

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "berthd_instance.hpp"
 #include "cri_session.hpp"
@@ -174,9 +175,13 @@ TEST_F(HostileInputTest, PodNamesThatWouldClimbOutOfTheDefaultLogLayoutAreRefuse
     EXPECT_FALSE(fs::exists(outside_ / "t_pod_uid"));
 
     const std::pair<std::string, std::string> bad[] = {
-        {"config.metadata.name", ".."},   {"config.metadata.name", "."},
-        {"config.metadata.name", "a/b"},  {"config.metadata.uid", "../x"},
-        {"config.metadata.uid", "x\0y"s}, {"config.metadata.namespace", "tab\there"},
+        {"config.metadata.name", ".."},
+        {"config.metadata.name", "."},
+        {"config.metadata.name", "a/b"},
+        {"config.metadata.uid", "../x"},
+        {"config.metadata.uid", "x\0y"s},
+        {"config.metadata.namespace", "tab\there"},
+        {"config.metadata.name", std::string(10 * 1024, 'n')},
     };
     for (const auto& [field, value] : bad) {
         config = cri_->pod_config("pod");
@@ -197,7 +202,8 @@ TEST_F(HostileInputTest, ContainerNamesThatAreNotOneComponentAreRefused) {
     pod_config.clear_log_directory();
     std::string pod;
     ASSERT_TRUE(cri_->run_pod_config(pod_config, &pod).ok());
-    for (const char* bad : {"..", ".", "a\nb"}) {
+    for (const auto& bad :
+         std::vector<std::string>{"..", ".", "a\nb", std::string(10 * 1024, 'c')}) {
         std::string id;
         expect_invalid(cri_->create(pod, ticker(bad), &id), "config.metadata.name");
     }

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <random>
 #include <regex>
 #include <thread>
 #include <tuple>
@@ -16,6 +15,7 @@
 
 #include "berthd_instance.hpp"
 #include "mount_cleanup.hpp"
+#include "test_network.hpp"
 
 namespace v1 = runtime::v1;
 using berth::test::BerthdInstance;
@@ -23,44 +23,10 @@ using berth::test::BerthdOptions;
 using berth::test::deadline_context;
 using berth::test::read_file;
 using berth::test::run_command;
+using berth::test::TestNetwork;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A bridge network of the test's own: a random /24 in 10.233.0.0/16 and a
-// bridge name that no other test run uses.
-struct TestNetwork {
-    int octet;
-    std::string bridge;
-    std::string subnet_prefix;  // "10.233.N."
-
-    TestNetwork() {
-        std::random_device random;
-        octet = static_cast<int>(random() % 250) + 1;
-        bridge = "bt" + std::to_string(getpid() % 100000) + "x" + std::to_string(octet);
-        subnet_prefix = "10.233." + std::to_string(octet) + ".";
-    }
-    ~TestNetwork() { run_command("ip link delete " + bridge + " 2>/dev/null"); }
-
-    std::string conflist(const std::string& ipam_dir) const {
-        nlohmann::json list = {
-            {"cniVersion", "1.0.0"},
-            {"name", "berth-test"},
-            {"plugins",
-             {{{"type", "bridge"},
-               {"bridge", bridge},
-               {"isGateway", false},
-               {"ipMasq", false},
-               {"ipam",
-                {{"type", "host-local"},
-                 {"dataDir", ipam_dir},
-                 {"ranges", {{{{"subnet", subnet_prefix + "0/24"}}}}}}}},
-              {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}},
-              {{"type", "loopback"}}}},
-        };
-        return list.dump(2);
-    }
-};
 
 class SandboxTest : public testing::Test {
 protected:
@@ -156,16 +122,7 @@ protected:
     }
 
     // host-local keeps one file per allocated address.
-    int allocated_addresses() const {
-        int count = 0;
-        std::error_code error;
-        for (const auto& entry : std::filesystem::recursive_directory_iterator(ipam_dir(), error)) {
-            if (entry.path().filename().string().rfind(network_.subnet_prefix, 0) == 0) {
-                ++count;
-            }
-        }
-        return count;
-    }
+    int allocated_addresses() const { return network_.allocated_addresses(ipam_dir()); }
 
     std::vector<std::string> mounts() const {
         return berth::test::mounts_below(berthd_->dir().path().string());

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 namespace berth::test {
 
@@ -91,11 +92,13 @@ BerthdInstance::~BerthdInstance() {
     // leave some. Their monitors and runtime state go with the directory.
     const std::string dir = dir_.path().string();
     run_command("pkill -KILL -f '[b]erth-conmon --cid .*" + dir + "/' 2>/dev/null");
-    for (const char* runtime : {"runc", "crun"}) {
-        const std::string root = runtime_roots_ + "/" + runtime;
-        run_command(std::string("[ -d ") + root + " ] && for c in $(" + runtime + " --root " +
-                    root + " list -q); do " + runtime + " --root " + root +
-                    " delete -f $c; done 2>/dev/null");
+    // runc/ and crun/, and the roots of handlers a test added (runc ones).
+    std::error_code missing;
+    for (const auto& entry : std::filesystem::directory_iterator(runtime_roots_, missing)) {
+        const std::string root = entry.path().string();
+        const std::string runtime = entry.path().filename() == "crun" ? "crun" : "runc";
+        run_command("for c in $(" + runtime + " --root " + root + " list -q); do " + runtime +
+                    " --root " + root + " delete -f $c; done 2>/dev/null");
     }
     unmount_all_below(dir);
     std::error_code ignored;
@@ -130,6 +133,29 @@ bool BerthdInstance::start(std::chrono::milliseconds timeout) {
         }
     }
     return false;
+}
+
+bool BerthdInstance::wait_for_log(const std::string& text,
+                                  std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (log().find(text) != std::string::npos)
+            return true;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+bool BerthdInstance::stop_and_restart(std::chrono::milliseconds timeout) {
+    if (process_) {
+        process_->signal(SIGTERM);
+        if (process_->wait_for_exit(timeout) != 0)
+            return false;
+    }
+    process_.reset();
+    notify_.reset();
+    return start();
 }
 
 bool BerthdInstance::crash_and_restart() {

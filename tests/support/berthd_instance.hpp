@@ -51,16 +51,22 @@ public:
     // SIGKILLs berthd (as a crash would) and starts it again on the same
     // directories.
     bool crash_and_restart();
+    // SIGTERMs berthd (as systemd's stop does), waits up to `timeout` for it
+    // to exit 0, and starts it again on the same directories. False when it
+    // did not exit in time or cleanly, or did not start again.
+    bool stop_and_restart(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    // A runtime_root of this instance's own for handler `name`, short enough
+    // for the sockets runc binds below it; containers left in it are
+    // deleted (with runc, crun for "crun") when the instance goes.
+    std::string runtime_root(const std::string& name) const { return runtime_roots_ + "/" + name; }
 
     const TempDir& dir() const { return dir_; }
     std::string socket_path() const { return dir_ / "run/berth.sock"; }
     std::string config_file() const { return dir_ / "berth.conf"; }
     std::string stderr_file() const { return dir_ / "berthd.stderr"; }
     std::string log() const { return read_file(stderr_file()); }
-    // Where runtime handler "runc" or "crun" keeps its containers' state.
-    std::string runtime_root(const std::string& runtime) const {
-        return runtime_roots_ + "/" + runtime;
-    }
+    // Waits until berthd's log (since its last start) contains `text`.
+    bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const;
     ChildProcess& process() { return *process_; }
     NotifySocket& notify() { return *notify_; }
 

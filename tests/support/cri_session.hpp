@@ -61,13 +61,7 @@ public:
         runtime::v1::RunPodSandboxRequest request;
         request.set_runtime_handler(handler);
         *request.mutable_config() = config;
-        runtime::v1::RunPodSandboxResponse response;
-        auto context = deadline_context(std::chrono::seconds(60));
-        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
-        *id = response.pod_sandbox_id();
-        if (!id->empty())
-            pod_configs_[*id] = config;
-        return status;
+        return run_pod(request, id);
     }
 
     // A pod on the host network; with `cgroup_parent` it gets its own
@@ -84,6 +78,19 @@ public:
         return id;
     }
 
+    // Any RunPodSandbox request, with the client giving up after `timeout`
+    // (as kubelet does after its runtime request timeout).
+    grpc::Status run_pod(const runtime::v1::RunPodSandboxRequest& request, std::string* id,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+        runtime::v1::RunPodSandboxResponse response;
+        auto context = deadline_context(timeout);
+        const auto status = runtime_->RunPodSandbox(context.get(), request, &response);
+        *id = response.pod_sandbox_id();
+        if (!id->empty())
+            pod_configs_[*id] = request.config();
+        return status;
+    }
+
     static runtime::v1::ContainerConfig container(const std::string& name, const std::string& image,
                                                   const std::vector<std::string>& command) {
         runtime::v1::ContainerConfig config;
@@ -95,14 +102,16 @@ public:
         return config;
     }
 
+    // The client gives up after `timeout`.
     grpc::Status create(const std::string& pod, const runtime::v1::ContainerConfig& config,
-                        std::string* id) {
+                        std::string* id,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
         runtime::v1::CreateContainerRequest request;
         request.set_pod_sandbox_id(pod);
         *request.mutable_config() = config;
         *request.mutable_sandbox_config() = pod_configs_[pod];
         runtime::v1::CreateContainerResponse response;
-        auto context = deadline_context(std::chrono::seconds(60));
+        auto context = deadline_context(timeout);
         const auto status = runtime_->CreateContainer(context.get(), request, &response);
         *id = response.container_id();
         return status;
@@ -211,6 +220,22 @@ public:
         runtime::v1::RemovePodSandboxResponse response;
         auto context = deadline_context(std::chrono::seconds(60));
         return runtime_->RemovePodSandbox(context.get(), request, &response);
+    }
+
+    std::vector<runtime::v1::PodSandbox> pods() {
+        runtime::v1::ListPodSandboxResponse response;
+        auto context = deadline_context();
+        const auto result = runtime_->ListPodSandbox(context.get(), {}, &response);
+        EXPECT_TRUE(result.ok()) << result.error_message();
+        return {response.items().begin(), response.items().end()};
+    }
+
+    std::vector<runtime::v1::Container> containers() {
+        runtime::v1::ListContainersResponse response;
+        auto context = deadline_context();
+        const auto result = runtime_->ListContainers(context.get(), {}, &response);
+        EXPECT_TRUE(result.ok()) << result.error_message();
+        return {response.containers().begin(), response.containers().end()};
     }
 
     // Removes every pod (and so every container) through the API, so that

@@ -48,6 +48,7 @@ TEST(ConfigDefaults, WorkWithNoFileAtAll) {
     EXPECT_EQ(cfg.api.listen, "/run/berth/berth.sock");
     EXPECT_EQ(cfg.api.stream_address, "127.0.0.1");
     EXPECT_EQ(cfg.api.stream_port, 0);
+    EXPECT_EQ(cfg.api.unclaimed_result_timeout, 120);
     EXPECT_EQ(cfg.log_level, "info");
     EXPECT_EQ(cfg.log_target, config::LogTarget::Stderr);
     EXPECT_EQ(cfg.runtime.cgroup_manager, config::CgroupManager::Cgroupfs);
@@ -102,6 +103,7 @@ log_target = "journald"
 [berth.api]
 listen = "/tmp/b.sock"
 stream_port = 10010
+unclaimed_result_timeout = 30
 
 [berth.runtime]
 cgroup_manager = "systemd"
@@ -142,6 +144,7 @@ port = 9537
     EXPECT_EQ(cfg.log_target, config::LogTarget::Journald);
     EXPECT_EQ(cfg.api.listen, "/tmp/b.sock");
     EXPECT_EQ(cfg.api.stream_port, 10010);
+    EXPECT_EQ(cfg.api.unclaimed_result_timeout, 30);
     EXPECT_EQ(cfg.runtime.cgroup_manager, config::CgroupManager::Systemd);
     EXPECT_EQ(cfg.runtime.log_size_max, 1048576);
     EXPECT_EQ(cfg.runtime.default_capabilities,
@@ -365,7 +368,10 @@ INSTANTIATE_TEST_SUITE_P(
                       "berth.conf:2: berth.metrics.port: must be between 1 and 65535, not 0"},
         BadConfigCase{"grpc_size", "[berth.api]\ngrpc_max_recv_msg_size = 0\n",
                       "berth.conf:2: berth.api.grpc_max_recv_msg_size: must be between 1 and "
-                      "2147483647, not 0"}),
+                      "2147483647, not 0"},
+        BadConfigCase{"unclaimed_result_timeout", "[berth.api]\nunclaimed_result_timeout = 0\n",
+                      "berth.conf:2: berth.api.unclaimed_result_timeout: must be between 1 and "
+                      "86400, not 0"}),
     [](const testing::TestParamInfo<BadConfigCase>& param_info) { return param_info.param.name; });
 
 TEST(ConfigSerialize, TomlRoundTripsToTheSameConfig) {

@@ -62,6 +62,9 @@ TEST(RequestPaths, Names) {
         EXPECT_EQ(paths::name_problem(good), "") << good;
     }
     EXPECT_EQ(paths::name_problem(""), "must not be empty");
+    EXPECT_EQ(paths::name_problem(std::string(253, 'a')), "");
+    EXPECT_EQ(paths::name_problem(std::string(254, 'a')), "is longer than 253 bytes");
+    EXPECT_EQ(paths::name_problem(std::string(10 * 1024, 'a')), "is longer than 253 bytes");
     EXPECT_EQ(paths::name_problem("."), "must not be \".\" or \"..\"");
     EXPECT_EQ(paths::name_problem(".."), "must not be \".\" or \"..\"");
     EXPECT_EQ(paths::name_problem("a/b"), "must not contain '/'");

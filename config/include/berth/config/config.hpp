@@ -40,6 +40,11 @@ struct ApiConfig {
     // Container events that may wait for one GetContainerEvents client
     // before it is disconnected.
     std::int64_t events_queue_size = 1000;
+    // Seconds the result of a RunPodSandbox or CreateContainer whose caller
+    // gave up waits for an identical retry before it is undone: kubelet
+    // retries within its sync period (seconds), and two minutes covers a
+    // berthd restart in between.
+    std::int64_t unclaimed_result_timeout = 120;
 };
 
 struct RuntimeConfig {
