@@ -62,7 +62,7 @@ std::string relative_path_problem(std::string_view path) {
     if (path.empty())
         return "must not be empty";
     if (path.front() == '/')
-        return "must be a relative path (beneath the log directory)";
+        return "must be a relative path";
     if (auto problem = path_problem(path); !problem.empty())
         return problem;
     const auto last = path.substr(path.rfind('/') + 1);

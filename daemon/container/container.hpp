@@ -32,7 +32,7 @@ struct Container {
     runtime::v1::ContainerConfig config;
     std::string image_id;     // "sha256:<config digest>"
     std::string image_ref;    // a repo digest when the image has one, else the id
-    std::string stop_signal;  // from the image; empty = SIGTERM
+    std::string stop_signal;  // the config's, else the image's; empty = SIGTERM
     ContainerState state = ContainerState::Creating;
     std::int64_t created_at = 0;  // ns since the epoch
     std::int64_t started_at = 0;

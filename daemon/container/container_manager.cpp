@@ -16,7 +16,9 @@
 #include "berth/storage/atomic_file.hpp"
 #include "berth/storage/reference.hpp"
 #include "container/checkpoint.hpp"
+#include "container/image_mounts.hpp"
 #include "container/spec/oci_spec.hpp"
+#include "container/stop_signal.hpp"
 #include "derived_file.hpp"
 #include "request_paths.hpp"
 #include "sandbox/ids.hpp"
@@ -34,25 +36,6 @@ std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-// An image's STOPSIGNAL ("SIGINT", "INT", "2") as a number; SIGTERM when
-// absent or unknown.
-int stop_signal_number(const std::string& text) {
-    if (text.empty())
-        return SIGTERM;
-    if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        const int number = std::stoi(text);
-        return number > 0 && number < NSIG ? number : SIGTERM;
-    }
-    std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
-    for (int number = 1; number < NSIG; ++number) {
-        const char* abbreviation = sigabbrev_np(number);
-        if (abbreviation != nullptr && name == abbreviation)
-            return number;
-    }
-    spdlog::warn("unknown stop signal \"{}\", using SIGTERM", text);
-    return SIGTERM;
 }
 
 // unified["pids.max"] as the OCI pids limit: "max" is -1 (no limit).
@@ -205,6 +188,20 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request,
         throw not_found("image " + quoted_value(name) + " not found");
     }
     auto& runtime = runtimes_.get(sandbox->runtime_handler);
+    // The config's stop signal overrides the image's STOPSIGNAL.
+    const std::string stop_signal =
+        stop_signal_in_force(config.stop_signal(), image->config.stop_signal);
+    // Images to mount, pulled already (kubelet pulls them first).
+    const auto image_mounts = image_mount_requests(config);
+    std::vector<std::string> image_mount_ids;
+    for (const auto& wanted : image_mounts) {
+        const auto found = images_.find(wanted.image, settings->image);
+        if (!found) {
+            throw not_found("config.mounts[" + std::to_string(wanted.index) + "].image " +
+                            quoted_value(wanted.image) + " not found");
+        }
+        image_mount_ids.push_back(found->id);
+    }
 
     // Retries are recognised by what makes the container: its config in its
     // pod (by full id, whatever prefix was sent). sandbox_config is left
@@ -235,7 +232,7 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request,
     record.config = config;
     record.image_id = image->id;
     record.image_ref = image->repo_digests.empty() ? image->id : image->repo_digests.front();
-    record.stop_signal = image->config.stop_signal;
+    record.stop_signal = stop_signal;
     record.created_at = now_ns();
     record.bundle = store_.directory_of(record.id);
     const LogLocation log = log_location(config, sandbox->config);
@@ -255,6 +252,14 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request,
     rollback.add("the root filesystem", [&] { images_.release_rootfs(record.id); });
 
     SpecInputs inputs;
+    for (std::size_t i = 0; i < image_mounts.size(); ++i) {
+        const int index = image_mounts[i].index;
+        const auto mounted = images_.mount_image(record.id, static_cast<std::size_t>(index),
+                                                 image_mount_ids[i], settings->image);
+        inputs.image_mount_sources[index] =
+            resolve_image_sub_path(mounted.mount_point.string(), image_mounts[i].sub_path,
+                                   "config.mounts[" + std::to_string(index) + "].image_sub_path");
+    }
     inputs.container_id = record.id;
     inputs.container = &config;
     inputs.pod = &sandbox->config;

@@ -1,5 +1,6 @@
 #include "server/container_conversion.hpp"
 
+#include "container/stop_signal.hpp"
 #include "server/label_selector.hpp"
 
 namespace berth::daemon::server {
@@ -36,6 +37,7 @@ void fill_container_status(const container::Container& record, v1::ContainerStat
     *out->mutable_annotations() = record.config.annotations();
     *out->mutable_mounts() = record.config.mounts();
     out->set_log_path(record.log_path);
+    out->set_stop_signal(container::cri_signal(container::stop_signal_number(record.stop_signal)));
     if (record.config.linux().has_resources()) {
         *out->mutable_resources()->mutable_linux() = record.config.linux().resources();
     }

@@ -1,5 +1,6 @@
 // Container root filesystems: an overlayfs of an image's layers with a
-// writable layer per container, under <storage>/containers/<id>/.
+// writable layer per container, under <storage>/containers/<id>/; and
+// images mounted read-only into containers, the same way.
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -180,6 +181,37 @@ void ImageStorage::ensure_mounted(const std::string& container_id) {
         throw StorageError(ErrorKind::NotFound, "no root filesystem for container " + container_id);
     }
     create_rootfs(container_id, existing->image_id, existing->read_only, {});
+    for (const auto& key : image_mount_keys(container_id)) {
+        if (const auto mount = rootfs(key))
+            create_rootfs(key, mount->image_id, true, {});
+    }
+}
+
+// Image mounts are kept as read-only root filesystems under
+// "<container id>.mount<index>": container ids have no dots, so the keys
+// never meet a container's own.
+ContainerRootfs ImageStorage::mount_image(const std::string& container_id, std::size_t index,
+                                          const std::string& image,
+                                          const config::ImageConfig& image_config) {
+    validate_container_id(container_id);
+    if (container_id.find('.') != std::string::npos) {
+        throw StorageError(ErrorKind::InvalidArgument,
+                           "invalid container id \"" + container_id + "\"");
+    }
+    return create_rootfs(container_id + ".mount" + std::to_string(index), image, true,
+                         image_config);
+}
+
+std::vector<std::string> ImageStorage::image_mount_keys(const std::string& container_id) const {
+    std::vector<std::string> keys;
+    if (container_id.find('.') != std::string::npos)
+        return keys;
+    const std::string prefix = container_id + ".mount";
+    std::lock_guard lock(mutex_);
+    for (auto it = rootfs_.lower_bound(prefix);
+         it != rootfs_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+        keys.push_back(it->first);
+    return keys;
 }
 
 std::optional<ContainerRootfs> ImageStorage::rootfs(const std::string& container_id) const {
@@ -192,6 +224,8 @@ std::optional<ContainerRootfs> ImageStorage::rootfs(const std::string& container
 
 void ImageStorage::release_rootfs(const std::string& container_id) {
     validate_container_id(container_id);
+    for (const auto& key : image_mount_keys(container_id))
+        release_rootfs(key);
     const fs::path dir = layout_.container_layers() / container_id;
     const fs::path merged = dir / "merged";
     if (::umount2(merged.c_str(), 0) != 0 && errno == EBUSY) {

@@ -177,8 +177,10 @@ void ImageStorage::remove(const std::string& image, const config::ImageConfig& i
         }
         for (const auto& [container, rootfs] : rootfs_) {
             if (rootfs.image_id == record.id) {
+                // An image mount's key is "<container id>.mount<n>".
                 throw StorageError(ErrorKind::FailedPrecondition,
-                                   "image " + record.id + " is in use by container " + container);
+                                   "image " + record.id + " is in use by container " +
+                                       container.substr(0, container.find('.')));
             }
         }
         const fs::path file = layout_.images() / (digest_hex(record.id) + ".json");

@@ -43,6 +43,7 @@ protected:
         ASSERT_TRUE(registry_->start()) << registry_->log();
         registry_->push("busybox:multi");
         registry_->push("busybox:user");
+        registry_->push("app:entrypoint");  // STOPSIGNAL SIGINT
     }
     static void TearDownTestSuite() {
         delete registry_;
@@ -260,6 +261,62 @@ TEST_F(ContainerTest, StopKillsAProcessThatIgnoresSigterm) {
     const auto killed = run(config("killed", {"sleep", "1000"}));
     ASSERT_TRUE(stop(killed, 0).ok());
     EXPECT_EQ(status(killed).exit_code(), 137);
+}
+
+// The config's stop signal overrides the image's STOPSIGNAL (SIGINT in
+// app:entrypoint, whose entrypoint is `/bin/sh -c`), and ContainerStatus
+// reports the one in force.
+TEST_F(ContainerTest, StopSignalFromTheConfigOverridesTheImage) {
+    v1::PullImageRequest pull;
+    pull.mutable_image()->set_image(registry_->host() + "/app:entrypoint");
+    v1::PullImageResponse pulled;
+    auto context = deadline_context(60s);
+    ASSERT_TRUE(images_->PullImage(context.get(), pull, &pulled).ok());
+    const std::string script =
+        "trap 'echo got INT; exit 3' INT; trap 'echo got USR1; exit 7' USR1; echo ready; "
+        "while true; do sleep 0.1; done";
+    const auto started = [&](const std::string& name, v1::Signal signal) {
+        auto settings = config(name, {}, "/app:entrypoint");
+        settings.add_args(script);
+        settings.set_stop_signal(signal);
+        const auto id = run(settings);
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (log_of(name).find("ready") == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(50ms);
+        return id;
+    };
+    v1::Signal usr1 = v1::RUNTIME_DEFAULT;
+    ASSERT_TRUE(v1::Signal_Parse("SIGUSR1", &usr1));
+    v1::Signal interrupt = v1::RUNTIME_DEFAULT;
+    ASSERT_TRUE(v1::Signal_Parse("SIGINT", &interrupt));
+    v1::Signal terminate = v1::RUNTIME_DEFAULT;
+    ASSERT_TRUE(v1::Signal_Parse("SIGTERM", &terminate));
+
+    const auto image_default = started("image-default", v1::RUNTIME_DEFAULT);
+    EXPECT_EQ(status(image_default).stop_signal(), interrupt);
+    ASSERT_TRUE(stop(image_default, 20).ok());
+    EXPECT_EQ(status(image_default).exit_code(), 3);
+    EXPECT_NE(log_of("image-default").find("got INT"), std::string::npos);
+
+    const auto overridden = started("overridden", usr1);
+    EXPECT_EQ(status(overridden).stop_signal(), usr1);
+    ASSERT_TRUE(stop(overridden, 20).ok());
+    EXPECT_EQ(status(overridden).exit_code(), 7);
+    EXPECT_NE(log_of("overridden").find("got USR1"), std::string::npos);
+
+    // An image without STOPSIGNAL is stopped with SIGTERM, and says so.
+    const auto plain = run(config("plain", {"sleep", "1000"}));
+    EXPECT_EQ(status(plain).stop_signal(), terminate);
+
+    // A value outside the enum is refused before anything is made.
+    auto bad = config("bad-signal", {"sleep", "1"});
+    bad.set_stop_signal(static_cast<v1::Signal>(99));
+    std::string id;
+    const auto refused = create(bad, &id);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(refused.error_message().find("config.stop_signal"), std::string::npos)
+        << refused.error_message();
 }
 
 TEST_F(ContainerTest, UsersGroupsAndCapabilities) {
@@ -759,8 +816,8 @@ TEST_F(ContainerTest, BadInputGetsClearErrors) {
 
     // A name that cannot be an image is a bad request, not a missing image
     // (kubelet would try to pull it); a 10 KB one comes back cut.
-    for (const std::string& bad : {std::string("UPPER/Case:tag"), std::string("a b"),
-                                   std::string(10000, 'a') + "/B"}) {
+    for (const std::string& bad :
+         {std::string("UPPER/Case:tag"), std::string("a b"), std::string(10000, 'a') + "/B"}) {
         auto unnamed = config("c", {"true"});
         unnamed.mutable_image()->set_image(bad);
         const auto refused = create(unnamed, nullptr);
@@ -789,8 +846,9 @@ TEST_F(ContainerTest, BadInputGetsClearErrors) {
     update_limit->set_limit(1 << 21);
     v1::UpdateContainerResourcesResponse updated;
     auto update_context = deadline_context();
-    EXPECT_EQ(runtime_->UpdateContainerResources(update_context.get(), update, &updated).error_code(),
-              grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(
+        runtime_->UpdateContainerResources(update_context.get(), update, &updated).error_code(),
+        grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_EQ(start(id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_EQ(start("ffffffffffff").error_code(), grpc::StatusCode::NOT_FOUND);
     // Stopping or removing what is not there succeeds (a retry of a call

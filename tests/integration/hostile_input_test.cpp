@@ -17,6 +17,7 @@
 
 #include "berthd_instance.hpp"
 #include "cri_session.hpp"
+#include "cri_test.hpp"
 #include "temp_dir.hpp"
 #include "test_registry.hpp"
 
@@ -24,6 +25,7 @@ namespace v1 = runtime::v1;
 namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
 using berth::test::CriSession;
+using berth::test::CriTest;
 using berth::test::deadline_context;
 using berth::test::read_file;
 using berth::test::TempDir;
@@ -41,34 +43,16 @@ std::string to_root() {
     return climb;
 }
 
-class HostileInputTest : public testing::Test {
+class HostileInputTest : public CriTest {
 protected:
-    static void SetUpTestSuite() {
-        registry_ = new TestRegistry();
-        ASSERT_TRUE(registry_->start()) << registry_->log();
-        registry_->push("busybox:multi");
-    }
-    static void TearDownTestSuite() {
-        delete registry_;
-        registry_ = nullptr;
-    }
+    static void SetUpTestSuite() { start_registry({"busybox:multi"}); }
 
     void SetUp() override {
-        daemon_ = std::make_unique<BerthdInstance>();
-        ASSERT_TRUE(daemon_->start()) << daemon_->log();
-        cri_ = std::make_unique<CriSession>(*daemon_);
-        cri_->pull(image());
+        start_daemon({}, {"busybox:multi"});
         { std::ofstream(precious_) << "precious\n"; }
     }
 
-    void TearDown() override {
-        if (cri_)
-            cri_->remove_all_pods();
-        cri_.reset();
-        daemon_.reset();
-    }
-
-    static std::string image() { return registry_->host() + "/busybox:multi"; }
+    static std::string image() { return reference("busybox:multi"); }
 
     static v1::ContainerConfig ticker(const std::string& name) {
         return CriSession::container(name, image(),
@@ -108,15 +92,10 @@ protected:
         EXPECT_NE(status.error_message().find(field), std::string::npos) << status.error_message();
     }
 
-    static TestRegistry* registry_;
-    std::unique_ptr<BerthdInstance> daemon_;
-    std::unique_ptr<CriSession> cri_;
     // Stands for the node's files: outside every directory a request names.
     TempDir outside_;
     const std::string precious_ = outside_ / "precious";
 };
-
-TestRegistry* HostileInputTest::registry_ = nullptr;
 
 TEST_F(HostileInputTest, LogPathThatClimbsOutOfTheLogDirectoryIsRefused) {
     const auto pod = cri_->run_pod("climb");

@@ -20,6 +20,7 @@
 #include "child_process.hpp"
 #include "container_event_stream.hpp"
 #include "cri_session.hpp"
+#include "cri_test.hpp"
 #include "test_registry.hpp"
 
 namespace v1 = runtime::v1;
@@ -27,6 +28,7 @@ namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
 using berth::test::ContainerEventStream;
 using berth::test::CriSession;
+using berth::test::CriTest;
 using berth::test::read_file;
 using berth::test::run_command;
 using berth::test::TestRegistry;
@@ -48,32 +50,14 @@ bool process_ended(pid_t pid) {
     return after_comm != std::string::npos && line.substr(after_comm + 2, 1) == "Z";
 }
 
-class MonitorTest : public testing::Test {
+class MonitorTest : public CriTest {
 protected:
-    static void SetUpTestSuite() {
-        registry_ = new TestRegistry();
-        ASSERT_TRUE(registry_->start()) << registry_->log();
-        registry_->push("busybox:multi");
-    }
-    static void TearDownTestSuite() {
-        delete registry_;
-        registry_ = nullptr;
-    }
+    static void SetUpTestSuite() { start_registry({"busybox:multi"}); }
 
     void SetUp() override {
-        daemon_ = std::make_unique<BerthdInstance>();
-        ASSERT_TRUE(daemon_->start()) << daemon_->log();
-        connect();
-        cri_->pull(registry_->host() + "/busybox:multi");
+        start_daemon({}, {"busybox:multi"});
         pod_ = cri_->run_pod("monitor");
     }
-    void TearDown() override {
-        if (cri_)
-            cri_->remove_all_pods();
-        cri_.reset();
-        daemon_.reset();
-    }
-
     // The pidfds berthd holds: one per watched monitor, none left over.
     int pidfds_held() {
         int count = 0;
@@ -91,8 +75,8 @@ protected:
     void connect() { cri_ = std::make_unique<CriSession>(*daemon_); }
 
     std::string run_sleeper(const std::string& name) {
-        return cri_->run(pod_, CriSession::container(name, registry_->host() + "/busybox:multi",
-                                                     {"sleep", "1000"}));
+        return cri_->run(
+            pod_, CriSession::container(name, reference("busybox:multi"), {"sleep", "1000"}));
     }
 
     // The container's berth-conmon, found by its command line (never by
@@ -152,13 +136,8 @@ protected:
         EXPECT_EQ(read_file("/proc/self/mountinfo").find(id), std::string::npos);
     }
 
-    static TestRegistry* registry_;
-    std::unique_ptr<BerthdInstance> daemon_;
-    std::unique_ptr<CriSession> cri_;
     std::string pod_;
 };
-
-TestRegistry* MonitorTest::registry_ = nullptr;
 
 TEST_F(MonitorTest, AKilledMonitorEndsItsContainerWithinSeconds) {
     const auto id = run_sleeper("orphan");

@@ -14,12 +14,14 @@
 
 #include "berthd_instance.hpp"
 #include "cri_session.hpp"
+#include "cri_test.hpp"
 #include "test_registry.hpp"
 
 namespace v1 = runtime::v1;
 namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
 using berth::test::CriSession;
+using berth::test::CriTest;
 using berth::test::deadline_context;
 using berth::test::read_file;
 using berth::test::run_command;
@@ -34,30 +36,14 @@ std::string trimmed(std::string text) {
     return text;
 }
 
-class ResourcesTest : public testing::Test {
+class ResourcesTest : public CriTest {
 protected:
-    static void SetUpTestSuite() {
-        registry_ = new TestRegistry();
-        ASSERT_TRUE(registry_->start()) << registry_->log();
-        registry_->push("busybox:multi");
-    }
-    static void TearDownTestSuite() {
-        delete registry_;
-        registry_ = nullptr;
-    }
+    static void SetUpTestSuite() { start_registry({"busybox:multi"}); }
 
-    void SetUp() override {
-        daemon_ = std::make_unique<BerthdInstance>();
-        ASSERT_TRUE(daemon_->start()) << daemon_->log();
-        cri_ = std::make_unique<CriSession>(*daemon_);
-        cri_->pull(image());
-    }
+    void SetUp() override { start_daemon({}, {"busybox:multi"}); }
 
     void TearDown() override {
-        if (cri_)
-            cri_->remove_all_pods();
-        cri_.reset();
-        daemon_.reset();
+        CriTest::TearDown();
         // kubelet's part of the tree, which berthd never removes.
         if (!cgroup_parent_.empty()) {
             for (const auto& entry : fs::directory_iterator("/sys/fs/cgroup")) {
@@ -67,7 +53,7 @@ protected:
         }
     }
 
-    static std::string image() { return registry_->host() + "/busybox:multi"; }
+    static std::string image() { return reference("busybox:multi"); }
 
     // A cgroup parent of this test process's own, as kubelet's pod<uid>.
     std::string pod_with_cgroup(const std::string& name) {
@@ -108,13 +94,8 @@ protected:
         return cri_->runtime().UpdateContainerResources(context.get(), request, &response);
     }
 
-    static TestRegistry* registry_;
-    std::unique_ptr<BerthdInstance> daemon_;
-    std::unique_ptr<CriSession> cri_;
     std::string cgroup_parent_;
 };
-
-TestRegistry* ResourcesTest::registry_ = nullptr;
 
 TEST_F(ResourcesTest, UpdatePodSandboxResourcesReachesThePodCgroupAndIsRecorded) {
     if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {

@@ -20,12 +20,14 @@
 #include "berthd_instance.hpp"
 #include "child_process.hpp"
 #include "cri_session.hpp"
+#include "cri_test.hpp"
 #include "test_registry.hpp"
 
 namespace v1 = runtime::v1;
 namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
 using berth::test::CriSession;
+using berth::test::CriTest;
 using berth::test::read_file;
 using berth::test::run_command;
 using berth::test::TestRegistry;
@@ -63,23 +65,12 @@ private:
     int port_ = 0;
 };
 
-class ShutdownTest : public testing::Test {
+class ShutdownTest : public CriTest {
 protected:
-    static void SetUpTestSuite() {
-        registry_ = new TestRegistry();
-        ASSERT_TRUE(registry_->start()) << registry_->log();
-        registry_->push("busybox:multi");
-    }
-    static void TearDownTestSuite() {
-        delete registry_;
-        registry_ = nullptr;
-    }
+    static void SetUpTestSuite() { start_registry({"busybox:multi"}); }
 
     void SetUp() override {
-        daemon_ = std::make_unique<BerthdInstance>();
-        ASSERT_TRUE(daemon_->start()) << daemon_->log();
-        cri_ = std::make_unique<CriSession>(*daemon_);
-        cri_->pull(image());
+        start_daemon({}, {"busybox:multi"});
         pod_ = cri_->run_pod("shutdown");
     }
     void TearDown() override {
@@ -89,7 +80,7 @@ protected:
         daemon_.reset();
     }
 
-    static std::string image() { return registry_->host() + "/busybox:multi"; }
+    static std::string image() { return reference("busybox:multi"); }
 
     // Whether a process whose command line holds `token` runs on the host.
     static bool process_with(const std::string& token) {
@@ -97,13 +88,8 @@ protected:
                    .exit_code == 0;
     }
 
-    static TestRegistry* registry_;
-    std::unique_ptr<BerthdInstance> daemon_;
-    std::unique_ptr<CriSession> cri_;
     std::string pod_;
 };
-
-TestRegistry* ShutdownTest::registry_ = nullptr;
 
 TEST_F(ShutdownTest, LongCallsInFlightDoNotHoldTheExitBeyondTheGrace) {
     const auto stubborn = cri_->run(

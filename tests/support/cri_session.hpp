@@ -184,6 +184,14 @@ public:
         return runtime_->ExecSync(context.get(), request, response);
     }
 
+    grpc::Status remove_image(const std::string& image) {
+        runtime::v1::RemoveImageRequest request;
+        request.mutable_image()->set_image(image);
+        runtime::v1::RemoveImageResponse response;
+        auto context = deadline_context(std::chrono::seconds(60));
+        return images_->RemoveImage(context.get(), request, &response);
+    }
+
     runtime::v1::ContainerStatusResponse status(const std::string& id, bool verbose = false) {
         runtime::v1::ContainerStatusRequest request;
         request.set_container_id(id);

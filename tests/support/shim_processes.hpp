@@ -6,14 +6,13 @@
 #pragma once
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,8 +28,18 @@ inline constexpr const char* kShimRuncRoot = "/run/containerd/runc/berth";
 // The NUL-separated arguments of a process; empty for zombies, kernel
 // threads and processes that are gone.
 inline std::vector<std::string> process_arguments(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-    const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // read(2), not a stream: a process that exits mid-read makes it fail
+    // with ESRCH, which libstdc++'s filebuf turns into an exception.
+    std::string raw;
+    const int fd =
+        ::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buffer[4096];
+        ssize_t got = 0;
+        while ((got = ::read(fd, buffer, sizeof buffer)) > 0)
+            raw.append(buffer, static_cast<std::size_t>(got));
+        ::close(fd);
+    }
     std::vector<std::string> arguments;
     std::string current;
     for (const char c : raw) {

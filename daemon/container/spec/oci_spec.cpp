@@ -233,15 +233,19 @@ std::string escape_volume(const std::string& path) {
 
 json cri_mounts(const SpecInputs& in, std::string& rootfs_propagation) {
     json mounts = json::array();
-    int index = 0;
-    for (const auto& m : in.container->mounts()) {
-        const std::string field = "mounts[" + std::to_string(index++) + "]";
+    for (int index = 0; index < in.container->mounts_size(); ++index) {
+        const auto& m = in.container->mounts(index);
+        const std::string field = "mounts[" + std::to_string(index) + "]";
         require_request_path(field + ".container_path", m.container_path());
-        if (m.host_path().empty() || m.host_path().front() != '/') {
-            throw SpecError(field + ".host_path " + quoted_value(m.host_path()) +
-                            " must be an absolute path (image mounts are not supported)");
+        const auto image_source = in.image_mount_sources.find(index);
+        const bool of_image = image_source != in.image_mount_sources.end();
+        if (!of_image) {
+            if (m.host_path().empty() || m.host_path().front() != '/') {
+                throw SpecError(field + ".host_path " + quoted_value(m.host_path()) +
+                                " must be an absolute path");
+            }
+            require_request_path(field + ".host_path", m.host_path());
         }
-        require_request_path(field + ".host_path", m.host_path());
         if (m.recursive_read_only()) {
             // As kubelet and critest expect: read-only all the way down only
             // makes sense for a read-only mount that no propagation can add
@@ -260,7 +264,7 @@ json cri_mounts(const SpecInputs& in, std::string& rootfs_propagation) {
             }
         }
         std::error_code error;
-        if (!fs::exists(m.host_path(), error)) {
+        if (!of_image && !fs::exists(m.host_path(), error)) {
             // CRI-O's behaviour (and Docker's -v): kubelet's hostPath
             // volumes of type "" rely on it.
             fs::create_directories(m.host_path(), error);
@@ -276,12 +280,20 @@ json cri_mounts(const SpecInputs& in, std::string& rootfs_propagation) {
                    rootfs_propagation != "rshared") {
             rootfs_propagation = "rslave";
         }
-        std::vector<std::string> options = {"rbind", propagation, m.readonly() ? "ro" : "rw"};
+        // An image is read-only whatever the mount says: its layers are
+        // shared with every other container.
+        const bool read_only = m.readonly() || of_image;
+        std::vector<std::string> options = {"rbind", propagation, read_only ? "ro" : "rw"};
+        if (of_image) {
+            options.emplace_back("nosuid");
+            options.emplace_back("nodev");
+        }
         if (m.recursive_read_only()) {
             options.emplace_back("rro");
         }
-        mounts.push_back(
-            mount(normalize(m.container_path()), "bind", m.host_path(), std::move(options)));
+        mounts.push_back(mount(normalize(m.container_path()), "bind",
+                               of_image ? image_source->second : m.host_path(),
+                               std::move(options)));
     }
     return mounts;
 }

@@ -4,6 +4,7 @@
 // choice is written next to the code.
 #pragma once
 
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -33,6 +34,9 @@ struct SpecInputs {
     std::string target_pid_ns;
     // Whether the handler's runtime makes `rro` (recursive read-only) mounts.
     bool recursive_read_only_mounts = false;
+    // For each CRI mount of an image (by its index in mounts): the
+    // directory or file to bind, mounted and resolved by the caller.
+    std::map<int, std::string> image_mount_sources;
 };
 
 // Bad input in a CRI request or image: becomes INVALID_ARGUMENT.

@@ -82,11 +82,21 @@ public:
     // mount point. Idempotent per container id.
     ContainerRootfs create_rootfs(const std::string& container_id, const std::string& image,
                                   bool read_only, const config::ImageConfig& image_config);
-    // Unmounts and deletes it; unknown ids are fine (idempotent).
+    // Unmounts and deletes it and the container's image mounts; unknown ids
+    // are fine (idempotent).
     void release_rootfs(const std::string& container_id);
     std::optional<ContainerRootfs> rootfs(const std::string& container_id) const;
-    // Mounts again a root filesystem whose mount is gone (after a reboot).
+    // Mounts again a root filesystem and the container's image mounts whose
+    // mounts are gone (after a reboot).
     void ensure_mounted(const std::string& container_id);
+
+    // An image mounted read-only for a container (a CRI mount of an image):
+    // its layers as a read-only overlayfs, shared with every other user,
+    // never copied. Kept, counted as a use of the image (RemoveImage
+    // refuses) and released with the container's root filesystem. `index`
+    // tells a container's image mounts apart. Idempotent.
+    ContainerRootfs mount_image(const std::string& container_id, std::size_t index,
+                                const std::string& image, const config::ImageConfig& image_config);
 
     GarbageReport collect_garbage();
 
@@ -115,6 +125,8 @@ private:
     std::optional<ImageRecord> find_locked(const std::string& image,
                                            const config::ImageConfig& image_config) const;
     std::map<std::string, ContainerRootfs> load_rootfs_records() const;
+    // The keys (as root filesystems) of a container's image mounts.
+    std::vector<std::string> image_mount_keys(const std::string& container_id) const;
     std::vector<ImageRecord> import_layout(const std::filesystem::path& layout_dir);
     std::vector<ImageRecord> import_docker_archive(const std::filesystem::path& dir);
     ImageRecord import_image(const std::string& config_body, const std::string& manifest_digest,
