@@ -66,7 +66,7 @@ install: build
 # for berthd), without tests or debug info.
 package: BUILD_DIR = build-deb
 package: BUILD_TYPE = Release
-package: CMAKE_FLAGS += -DCMAKE_INSTALL_PREFIX=/usr -DBERTH_BUILD_TESTS=OFF -DBERTH_INSTALL_CRICTL_YAML=OFF
+package: CMAKE_FLAGS += -DCMAKE_INSTALL_PREFIX=/usr -DBERTH_BUILD_TESTS=OFF
 package: build
 	cd $(BUILD_DIR) && cpack -G DEB
 

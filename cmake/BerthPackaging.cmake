@@ -16,4 +16,7 @@ set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "containernetworking-plugins")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   "${CMAKE_CURRENT_LIST_DIR}/debian/conffiles;${CMAKE_CURRENT_LIST_DIR}/debian/postinst")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+# /etc/crictl.yaml is the postinst's to create, never the package's file
+# (contrib/CMakeLists.txt).
+set(CPACK_CUSTOM_INSTALL_VARIABLES "BERTH_PACKAGING=TRUE")
 include(CPack)

@@ -96,6 +96,7 @@ WORK=$(mktemp -d /var/tmp/berth-node.XXXXXX)
 ROOT=$WORK/root
 CGROUP_NAME=berth-node-$$
 NSPAWN_PID=""
+DEADLINE_PID=""
 INIT=""
 
 cgroup_dirs() {
@@ -114,7 +115,11 @@ cgroup_pids() {
 
 cleanup() {
     local status=$?
-    trap - EXIT INT TERM
+    # Nothing interrupts the clean-up itself.
+    trap - EXIT
+    trap "" INT TERM
+    # Its sleep killed, the deadline's subshell ends without firing.
+    [ -z "$DEADLINE_PID" ] || pkill -P "$DEADLINE_PID" 2>/dev/null
     if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
         # nspawn hands its SIGTERM to systemd as SIGRTMIN+3: a clean halt.
         kill -TERM "$NSPAWN_PID" 2>/dev/null
@@ -139,7 +144,7 @@ cleanup() {
     done
     # The container's mounts lived in its own namespace; anything seen here
     # below the work directory is unmounted before the tree is removed.
-    grep -o " $WORK[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r mount; do
+    grep -o " ${WORK}[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r mount; do
         umount -l "$mount" 2>/dev/null
     done
     if [ "${BERTH_NODE_KEEP:-0}" = 1 ]; then
@@ -152,6 +157,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# ctest's TIMEOUT (600 s) kills without a clean-up: end well before it. The
+# step running then is stopped too (the trap waits for it otherwise), and
+# nspawn, a child as well, halts the container.
+( sleep "${BERTH_NODE_TIMEOUT:-420}" &&
+    { echo "node-test: out of time, stopping" >&2; kill -TERM $$; pkill -TERM -P $$; } ) &
+DEADLINE_PID=$!
 
 # ---------------------------------------------------------------- set-up
 log "unpacking the cached root"
@@ -251,7 +262,12 @@ if [ -z "$INIT" ]; then
     exit 1
 fi
 
-in_node() { nsenter -t "$INIT" -a env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+# A command inside the container, as from a root shell there. Bounded, so
+# that a hung call cannot keep the clean-up (a trap) from ever running.
+in_node() {
+    timeout 120 nsenter -t "$INIT" -a \
+        env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
 
 # Until systemd listens on its private socket, systemctl cannot even ask.
 state=""
@@ -269,7 +285,6 @@ fi
 [ "$state" = degraded ] && in_node systemctl --failed --no-legend >&2
 
 # ---------------------------------------------------------------- helpers
-BERTHCTL="$PREFIX/bin/berthctl -t 20s"
 FAILED=()
 SUMMARY=()
 

@@ -1,10 +1,11 @@
+# shellcheck shell=bash
 # The node test steps, sourced by run_node_tests.sh (which defines ROOT,
 # PREFIX, in_node, unit_prop, wait_for, journal_*, write_dropin,
-# write_berth_conf, BERTHCTL, CRICTL, IMAGE_LAYOUT). Each step runs in a
+# write_berth_conf, CRICTL, IMAGE_LAYOUT). Each step runs in a
 # subshell with `set -e`; it fails by returning non-zero (fail prints why)
 # and is skipped by returning 77.
 
-ctl() { in_node $BERTHCTL "$@"; }
+ctl() { in_node "$PREFIX/bin/berthctl" -t 20s "$@"; }
 
 # json_get FIELD-EXPRESSION: reads JSON on stdin, prints the Python
 # expression evaluated on it as `d` (the root has no python; the host does).
@@ -78,6 +79,33 @@ step_installed_files() {
     [ "$CRICTL_YAML_AFTER_FIRST" = "$CRICTL_YAML_AFTER_SECOND" ] || fail "crictl.yaml changed"
     in_node systemd-analyze verify berthd.service berthd.socket \
         || fail "systemd-analyze verify complains about the units"
+    step_package_postinst
+}
+
+# The .deb's postinst (cmake/debian/postinst) does for the package what
+# `make install` does: run here as dpkg would, on a node without and with
+# an /etc/crictl.yaml.
+step_package_postinst() {
+    local saved=/var/tmp/crictl.yaml.saved
+    cp "$SOURCE_DIR/cmake/debian/postinst" "$ROOT/var/tmp/postinst"
+    # Where the package puts it (prefix /usr); a /usr/local install has its own.
+    local shared=""
+    if [ ! -e "$ROOT/usr/share/berth/crictl.yaml" ]; then
+        shared=$ROOT/usr/share/berth
+        mkdir -p "$shared"
+        cp "$SOURCE_DIR/contrib/crictl.yaml" "$shared/crictl.yaml"
+    fi
+    mv "$ROOT/etc/crictl.yaml" "$ROOT$saved"
+    in_node /var/tmp/postinst configure
+    cmp "$ROOT/etc/crictl.yaml" "$SOURCE_DIR/contrib/crictl.yaml" \
+        || fail "the postinst did not install /etc/crictl.yaml"
+    echo "# mine" >"$ROOT/etc/crictl.yaml"
+    in_node /var/tmp/postinst configure
+    [ "$(cat "$ROOT/etc/crictl.yaml")" = "# mine" ] || fail "the postinst replaced an existing crictl.yaml"
+    note "the package's postinst installs /etc/crictl.yaml when missing and keeps an existing one"
+    mv "$ROOT$saved" "$ROOT/etc/crictl.yaml"
+    [ -z "$shared" ] || rm -rf "$shared"
+    rm -f "$ROOT/var/tmp/postinst"
 }
 
 step_socket_activation() {
