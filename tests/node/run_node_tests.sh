@@ -160,7 +160,10 @@ trap 'exit 130' INT TERM
 # ctest's TIMEOUT (600 s) kills without a clean-up: end well before it. The
 # step running then is stopped too (the trap waits for it otherwise), and
 # nspawn, a child as well, halts the container.
-( sleep "${BERTH_NODE_TIMEOUT:-420}" &&
+# BERTH_NODE_TIMEOUT counts from the start, a first bootstrap included.
+remaining=$(( ${BERTH_NODE_TIMEOUT:-480} - ($(date +%s) - START_TIME) ))
+[ "$remaining" -ge 30 ] || remaining=30
+( sleep "$remaining" &&
     { echo "node-test: out of time, stopping" >&2; kill -TERM $$; pkill -TERM -P $$; } ) &
 DEADLINE_PID=$!
 
