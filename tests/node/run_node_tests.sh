@@ -19,7 +19,9 @@
 #
 # Env: BERTH_NODE_CACHE, BERTH_NODE_MIRROR (default http://deb.debian.org/debian),
 # CRITEST_KIT (where crictl-1.32.0.xz is, as for the conformance tests),
-# BERTH_NODE_KEEP=1 (keep the work directory; the container is still stopped).
+# BERTH_NODE_KEEP=1 (keep the work directory; the container is still stopped),
+# BERTH_NODE_TIMEOUT (seconds from the start, default 480, after which the
+# running step is stopped and everything cleaned up).
 set -uo pipefail
 
 START_TIME=$(date +%s)
