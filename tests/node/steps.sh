@@ -319,6 +319,8 @@ cgroup_manager = "systemd"'
         note "crictl runtime-config: $runtime_config"
         echo "$runtime_config" | grep -qi systemd \
             || fail "crictl runtime-config does not report the systemd cgroup driver"
+        in_node "$CRICTL" info | grep -E '"cgroup_manager": *"systemd"' \
+            || fail "crictl info does not show cgroup_manager systemd"
     fi
 
     local slice=berthnode-pod1.slice
