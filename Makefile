@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BERTHD_FLAGS ?=
 
-.PHONY: all deps configure build run test conformance bench bench-deps bench-pull install package clean
+.PHONY: all deps configure build run test test-node conformance bench bench-deps bench-pull install package clean
 
 all: build
 
@@ -33,6 +33,11 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
+
+# Berth under a real, booted systemd in a systemd-nspawn container
+# (tests/node/run_node_tests.sh; also part of `make test`).
+test-node: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L node
 
 # critest 1.32.0 and 1.26.1 against a berthd of this build (also part of
 # `make test`; tests/conformance/run_critest.sh says what it sets up).

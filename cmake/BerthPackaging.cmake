@@ -13,5 +13,10 @@ set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "runc | crun, iptables, iproute2")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "containernetworking-plugins")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${CMAKE_CURRENT_LIST_DIR}/debian/conffiles")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+  "${CMAKE_CURRENT_LIST_DIR}/debian/conffiles;${CMAKE_CURRENT_LIST_DIR}/debian/postinst")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+# /etc/crictl.yaml is the postinst's to create, never the package's file
+# (contrib/CMakeLists.txt).
+set(CPACK_CUSTOM_INSTALL_VARIABLES "BERTH_PACKAGING=TRUE")
 include(CPack)

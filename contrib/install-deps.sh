@@ -23,13 +23,15 @@ libcurl4-openssl-dev libarchive-dev libssl-dev zlib1g-dev libmicrohttpd-dev
 # handler is tested against (no hypervisor needed); runsc (gVisor) is tested
 # as an oci handler; umoci, xz-utils, curl and gcc are what the critest kit
 # (the conformance stage) builds its offline images and checks its registry
-# with.
+# with. mmdebstrap and systemd-container (systemd-nspawn) boot the Debian
+# root with a real systemd that the node tests run Berth under.
 RUNTIME_PACKAGES="
 runc iptables iproute2 util-linux procps systemd python3
 containernetworking-plugins busybox-static
 skopeo docker-registry apache2-utils crun
 python3-websockets criu containerd runsc
 umoci xz-utils curl gcc
+mmdebstrap systemd-container
 "
 
 # The peer `make bench` compares berth-conmon against, only with --bench:

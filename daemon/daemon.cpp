@@ -2,10 +2,12 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -22,6 +24,7 @@
 #include "config_holder.hpp"
 #include "container/exit_watcher.hpp"
 #include "grpc_connection_feeder.hpp"
+#include "journal_stream.hpp"
 #include "logging.hpp"
 #include "metrics/metrics_endpoint.hpp"
 #include "metrics/rpc_interceptor.hpp"
@@ -143,7 +146,10 @@ int run_daemon(const config::LoadOptions& options) {
     try {
         initial = config::load(options);
     } catch (const config::ConfigError& error) {
-        std::fprintf(stderr, "berthd: %s\n", error.what());
+        // Before any logger exists: under systemd the journal reads a "<3>"
+        // prefix on its stream as the error priority (SyslogLevelPrefix=).
+        const bool journal = is_journal_stream(STDERR_FILENO, std::getenv("JOURNAL_STREAM"));
+        std::fprintf(stderr, "%sberthd: %s\n", journal ? "<3>" : "", error.what());
         return 1;
     }
     setup_logging(initial);

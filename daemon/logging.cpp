@@ -1,8 +1,14 @@
 #include "logging.hpp"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
+
+#include "journal_stream.hpp"
 
 namespace berth::daemon {
 
@@ -18,7 +24,11 @@ spdlog::level::level_enum parse_log_level(const std::string& level) {
 
 void setup_logging(const config::Config& config) {
     std::shared_ptr<spdlog::logger> logger;
-    if (config.log_target == config::LogTarget::Journald) {
+    // Under systemd stderr is the journal's stream, where a warning would
+    // come out as info: talk to the journal itself, as systemd advises.
+    const bool native_journal = config.log_target == config::LogTarget::Journald ||
+                                is_journal_stream(STDERR_FILENO, std::getenv("JOURNAL_STREAM"));
+    if (native_journal) {
         // journald stamps time and priority itself: the sink sends the bare
         // message with the matching syslog priority.
         logger = std::make_shared<spdlog::logger>(

@@ -1,4 +1,5 @@
-// spdlog set-up for berthd: stderr by default, journald when configured.
+// spdlog set-up for berthd: stderr by default, journald when configured or
+// when stderr is the journal's stream anyway (berthd.service).
 #pragma once
 
 #include <string>
