@@ -36,7 +36,8 @@ void apply_env(const std::vector<std::string>& env, json& spec) {
     }
 }
 
-const char* host_node_type(mode_t mode) {
+// "" for anything but a character or block device or a FIFO.
+std::string host_node_type(mode_t mode) {
     if (S_ISCHR(mode)) {
         return "c";
     }
@@ -46,7 +47,7 @@ const char* host_node_type(mode_t mode) {
     if (S_ISFIFO(mode)) {
         return "p";
     }
-    return nullptr;
+    return "";
 }
 
 // The reference's rule: a node that names its type and major number (or
@@ -71,8 +72,8 @@ json device_node_entry(const DeviceNode& node, const json& user) {
             file_mode = static_cast<std::uint32_t>(info.st_mode & 07777);
         }
         if (!fully_specified) {
-            const char* host_type = host_node_type(info.st_mode);
-            if (host_type == nullptr) {
+            const std::string host_type = host_node_type(info.st_mode);
+            if (host_type.empty()) {
                 throw EditError("device node " + node.path + ": " + host_path +
                                 " is not a device node");
             }
