@@ -144,7 +144,7 @@ TEST_F(CdiDevicesTest, UnknownDeviceIsInvalidArgumentAndLeavesNothing) {
     auto status = cri_->create(pod_, sleeper("unknown", "berth.test/cdi=missing"), &id);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_EQ(status.error_message(),
-              "CDI_devices[0].name \"berth.test/cdi=missing\": no CDI "
+              "CreateContainer: CDI_devices[0].name \"berth.test/cdi=missing\": no CDI "
               "spec in " +
                   (specs_ / "cdi") + " defines this device");
     status = cri_->create(pod_, sleeper("unknown", "null"), &id);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -301,6 +302,19 @@ TEST(CdiRegistry, DeviceDefinedTwiceInOneDirectoryIsNotUsed) {
     ASSERT_EQ(registry.skipped().size(), 1u);
     EXPECT_EQ(registry.skipped()[0], "CDI device example.com/gpu=one skipped: defined by both " +
                                          (dir / "high/a.json") + " and " + (dir / "high/b.yaml"));
+}
+
+TEST(CdiRegistry, ChangedAndRemovedFilesAreSeen) {
+    test::TempDir dir;
+    dir.write("cdi/a.json", json_spec("0.6.0", "example.com/gpu", "one"));
+    EXPECT_NE(Registry::load({dir / "cdi"}).find("example.com/gpu=one"), nullptr);
+    // Rewritten in place, as an editor would: parsed again.
+    dir.write("cdi/a.json", json_spec("0.6.0", "example.com/gpu", "renamed"));
+    auto registry = Registry::load({dir / "cdi"});
+    EXPECT_EQ(registry.find("example.com/gpu=one"), nullptr);
+    EXPECT_NE(registry.find("example.com/gpu=renamed"), nullptr);
+    std::filesystem::remove(dir / "cdi/a.json");
+    EXPECT_EQ(Registry::load({dir / "cdi"}).size(), 0u);
 }
 
 // --- edits -------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "container/spec/cdi_registry.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -50,9 +52,58 @@ std::vector<fs::path> spec_files(const std::string& dir) {
     return files;
 }
 
+// A parsed file, kept while the file is unchanged (same inode, size and
+// modification time): parsing a directory of YAML specs costs milliseconds,
+// which every CreateContainer with a device would otherwise pay.
+struct ParsedFile {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::shared_ptr<const Spec> spec;  // null when unusable
+    std::string problem;               // why, when unusable
+    std::string content;               // of an unusable file, so as to warn once per content
+};
+
+std::int64_t mtime_ns(const struct stat& info) {
+    return static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+}
+
+ParsedFile parse_file(const fs::path& file, const struct stat& info) {
+    ParsedFile parsed;
+    parsed.device = info.st_dev;
+    parsed.inode = info.st_ino;
+    parsed.size = info.st_size;
+    parsed.mtime_ns = mtime_ns(info);
+    if (static_cast<std::uintmax_t>(info.st_size) > kMaxSpecSize) {
+        parsed.problem = "larger than 4 MiB";
+        return parsed;
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) {
+        parsed.problem = "cannot be read";
+        return parsed;
+    }
+    try {
+        parsed.spec = std::make_shared<const Spec>(
+            parse_spec(text.str(), *spec_format_of(file.filename().string()), file.string()));
+    } catch (const SpecFileError& problem) {
+        parsed.problem = problem.what();
+        parsed.content = text.str();
+    }
+    return parsed;
+}
+
 }  // namespace
 
 Registry Registry::load(const std::vector<std::string>& dirs) {
+    static std::mutex cache_mutex;
+    static std::map<std::string, ParsedFile> cache;
+    const std::lock_guard lock(cache_mutex);
+    std::set<std::string> seen;
+
     Registry registry;
     const auto skip = [&](const std::string& message, const std::string& content) {
         warn_once(message, content);
@@ -67,30 +118,23 @@ Registry Registry::load(const std::vector<std::string>& dirs) {
         std::set<std::string> conflicts;
         for (const auto& file : spec_files(dir)) {
             const std::string path = file.string();
-            std::error_code error;
-            const auto size = fs::file_size(file, error);
-            if (error || size > kMaxSpecSize) {
-                skip("CDI spec " + path +
-                         " skipped: " + (error ? error.message() : "larger than 4 MiB"),
-                     std::to_string(size));
+            struct stat info {};
+            if (stat(path.c_str(), &info) != 0) {
+                continue;  // removed since the directory was listed
+            }
+            seen.insert(path);
+            auto cached = cache.find(path);
+            if (cached == cache.end() || cached->second.device != info.st_dev ||
+                cached->second.inode != info.st_ino || cached->second.size != info.st_size ||
+                cached->second.mtime_ns != mtime_ns(info)) {
+                cached = cache.insert_or_assign(path, parse_file(file, info)).first;
+            }
+            const ParsedFile& parsed = cached->second;
+            if (!parsed.spec) {
+                skip("CDI spec " + path + " skipped: " + parsed.problem, parsed.content);
                 continue;
             }
-            std::ifstream in(file, std::ios::binary);
-            std::ostringstream text;
-            text << in.rdbuf();
-            if (!in) {
-                skip("CDI spec " + path + " skipped: cannot be read", "");
-                continue;
-            }
-            const std::string content = text.str();
-            std::shared_ptr<const Spec> spec;
-            try {
-                spec = std::make_shared<const Spec>(
-                    parse_spec(content, *spec_format_of(file.filename().string()), path));
-            } catch (const SpecFileError& problem) {
-                skip("CDI spec " + path + " skipped: " + problem.what(), content);
-                continue;
-            }
+            const std::shared_ptr<const Spec>& spec = parsed.spec;
             for (const auto& device : spec->devices) {
                 const std::string qualified = spec->kind + "=" + device.name;
                 const auto [it, inserted] = level.try_emplace(qualified, Entry{spec, &device});
@@ -112,6 +156,8 @@ Registry Registry::load(const std::vector<std::string>& dirs) {
             registry.devices_[name] = std::move(entry);
         }
     }
+    // Files that went (or directories no longer configured) leave the cache.
+    std::erase_if(cache, [&](const auto& item) { return seen.count(item.first) == 0; });
     return registry;
 }
 

@@ -1,8 +1,8 @@
 // The CDI devices that the configured spec directories define, by fully
-// qualified name. Read afresh for each container that asks for a device:
-// vendors' tools write and replace spec files at any time (device plugins
-// generate them under /var/run/cdi), and reading a few small files costs
-// far less than creating the container.
+// qualified name. The directories are listed afresh for each container that
+// asks for a device: vendors' tools write and replace spec files at any time
+// (device plugins generate them under /var/run/cdi). A file is parsed again
+// only when it changed (inode, size, modification time).
 #pragma once
 
 #include <map>
