@@ -44,6 +44,7 @@ void decode_runtime(TableReader& berth, RuntimeConfig& runtime, Origins& origins
     reader.read("default_sysctls", runtime.default_sysctls);
     reader.read("pids_limit", runtime.pids_limit);
     reader.read("seccomp_use_default_when_empty", runtime.seccomp_use_default_when_empty);
+    reader.read("cdi_spec_dirs", runtime.cdi_spec_dirs);
     const std::string runtimes_path = reader.key_path("runtimes");
     for (const auto& [name, table] : reader.tables_in("runtimes")) {
         // A table for a built-in handler refines it key by key; any other

@@ -32,6 +32,8 @@ Config default_config() {
         "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER", "CAP_SETGID",
         "CAP_SETUID", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_KILL",
     };
+    // The CDI defaults: static specs under /etc, generated ones under /var/run.
+    config.runtime.cdi_spec_dirs = {"/etc/cdi", "/var/run/cdi"};
     config.image.unqualified_search_registries = {"docker.io"};
     config.network.plugin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
     add_runtime_if_installed(config, "runc");

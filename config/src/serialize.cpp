@@ -90,6 +90,7 @@ nlohmann::ordered_json to_json(const Config& config) {
              {"default_sysctls", runtime.default_sysctls},
              {"pids_limit", runtime.pids_limit},
              {"seccomp_use_default_when_empty", runtime.seccomp_use_default_when_empty},
+             {"cdi_spec_dirs", runtime.cdi_spec_dirs},
              {"runtimes", runtimes},
          }},
         {"image",

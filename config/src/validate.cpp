@@ -174,6 +174,9 @@ void validate_and_resolve(Config& config, const Origins& origins) {
     for (const auto& sysctl : runtime.default_sysctls) {
         validate_sysctl(origins, "berth.runtime.default_sysctls", sysctl);
     }
+    for (const auto& dir : runtime.cdi_spec_dirs) {
+        require_absolute(origins, "berth.runtime.cdi_spec_dirs", dir);
+    }
     validate_runtimes(config, origins);
 
     auto& image = config.image;

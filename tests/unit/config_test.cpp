@@ -57,6 +57,7 @@ TEST(ConfigDefaults, WorkWithNoFileAtAll) {
     EXPECT_EQ(cfg.runtime.default_capabilities.front(), "CAP_CHOWN");
     EXPECT_EQ(cfg.runtime.default_capabilities.size(), 9u);
     EXPECT_FALSE(cfg.runtime.seccomp_use_default_when_empty);
+    EXPECT_EQ(cfg.runtime.cdi_spec_dirs, (std::vector<std::string>{"/etc/cdi", "/var/run/cdi"}));
     EXPECT_EQ(cfg.image.unqualified_search_registries, std::vector<std::string>{"docker.io"});
     EXPECT_EQ(cfg.network.network_dir, "/etc/cni/net.d");
     EXPECT_EQ(cfg.network.plugin_dirs, (std::vector<std::string>{"/usr/lib/cni", "/opt/cni/bin"}));
@@ -112,6 +113,7 @@ default_capabilities = ["chown", "CAP_KILL", "NET_RAW"]
 default_sysctls = ["net.ipv4.ping_group_range=0 2147483647"]
 pids_limit = 4096
 seccomp_use_default_when_empty = true
+cdi_spec_dirs = ["/opt/cdi"]
 
 [berth.runtime.runtimes.kata]
 runtime_path = "/usr/bin/containerd-shim-kata-v2"
@@ -151,6 +153,7 @@ port = 9537
               (std::vector<std::string>{"CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW"}));
     EXPECT_EQ(cfg.runtime.pids_limit, 4096);
     EXPECT_TRUE(cfg.runtime.seccomp_use_default_when_empty);
+    EXPECT_EQ(cfg.runtime.cdi_spec_dirs, std::vector<std::string>{"/opt/cdi"});
     const auto& kata = cfg.runtime.runtimes.at("kata");
     EXPECT_EQ(kata.runtime_type, config::RuntimeType::Vm);
     EXPECT_EQ(kata.runtime_path, "/usr/bin/containerd-shim-kata-v2");
@@ -344,6 +347,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"sysctl", "[berth.runtime]\ndefault_sysctls = [\"net.ipv4.ip_forward\"]\n",
                       "berth.conf:2: berth.runtime.default_sysctls: \"net.ipv4.ip_forward\" is "
                       "not of the form name=value"},
+        BadConfigCase{"cdi_spec_dir", "[berth.runtime]\ncdi_spec_dirs = [\"/etc/cdi\", \"cdi\"]\n",
+                      "berth.conf:2: berth.runtime.cdi_spec_dirs: must be an absolute path, not "
+                      "\"cdi\""},
         BadConfigCase{"log_level", "[berth]\nlog_level = \"chatty\"\n",
                       "berth.conf:2: berth.log_level: must be one of trace, debug, info, warn, "
                       "error, fatal, off, not \"chatty\""},

@@ -979,5 +979,77 @@ TEST(OciSpecAnnotations, CriAndKubernetes) {
     EXPECT_EQ(grouped["io.kubernetes.cri.sandbox-id"], std::string(64, 'a'));
 }
 
+// --- CDI devices -------------------------------------------------------------
+
+std::string error_of(const Fixture& f) {
+    try {
+        f.build();
+    } catch (const SpecError& error) {
+        return error.what();
+    }
+    return "";
+}
+
+TEST(OciSpecCdi, RequestedDevicesEditTheSpec) {
+    Fixture f;
+    f.config.runtime.cdi_spec_dirs = {f.dir / "cdi"};
+    f.dir.write("cdi/test.yaml", R"(cdiVersion: 0.6.0
+kind: berth.test/null
+containerEdits:
+  env: [LANG=cdi]
+devices:
+- name: one
+  containerEdits:
+    env: [BERTH_CDI=yes]
+    deviceNodes:
+    - {path: /dev/berth-cdi-null, hostPath: /dev/null}
+- name: two
+  containerEdits:
+    mounts:
+    - {hostPath: /usr/share, containerPath: /opt/shared, options: [rbind, ro]}
+)");
+    f.container.add_cdi_devices()->set_name("berth.test/null=one");
+    const auto spec = f.build();
+    const auto env = strings(spec["process"]["env"]);
+    EXPECT_NE(std::find(env.begin(), env.end(), "BERTH_CDI=yes"), env.end());
+    EXPECT_NE(std::find(env.begin(), env.end(), "LANG=cdi"), env.end());  // over the image's
+    EXPECT_EQ(std::find(env.begin(), env.end(), "LANG=C"), env.end());
+    ASSERT_EQ(spec["linux"]["devices"].size(), 1u);
+    EXPECT_EQ(spec["linux"]["devices"][0]["path"], "/dev/berth-cdi-null");
+    EXPECT_EQ(
+        spec["linux"]["resources"]["devices"][1],
+        json({{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rwm"}}));
+    EXPECT_EQ(find_mount(spec, "/opt/shared"), nullptr);
+
+    // The legacy annotation asks for more devices, comma-separated.
+    (*f.container.mutable_annotations())["cdi.k8s.io/extra"] =
+        "berth.test/null=two, berth.test/null=one";
+    const auto both = f.build();
+    ASSERT_NE(find_mount(both, "/opt/shared"), nullptr);
+    EXPECT_EQ(both["linux"]["devices"].size(), 1u);  // "one" once
+}
+
+TEST(OciSpecCdi, BadNamesAndUnknownDevicesAreInvalidArguments) {
+    Fixture f;
+    f.config.runtime.cdi_spec_dirs = {f.dir / "cdi"};
+    f.dir.write("cdi/test.json",
+                R"({"cdiVersion": "0.5.0", "kind": "berth.test/null",
+                    "devices": [{"name": "one", "containerEdits": {"env": ["A=1"]}}]})");
+    f.container.add_cdi_devices()->set_name("berth.test/null=one");
+    f.container.add_cdi_devices()->set_name("vendor.com/x=y");
+    EXPECT_EQ(error_of(f), "CDI_devices[1].name \"vendor.com/x=y\": no CDI spec in " +
+                               (f.dir / "cdi") + " defines this device");
+    f.container.mutable_cdi_devices(1)->set_name("gpu0");
+    EXPECT_EQ(error_of(f),
+              "CDI_devices[1].name \"gpu0\" is not a fully qualified CDI device name "
+              "(vendor.com/class=name)");
+    f.container.mutable_cdi_devices()->RemoveLast();
+    (*f.container.mutable_annotations())["cdi.k8s.io/a"] = "berth.test/null=none";
+    EXPECT_EQ(error_of(f),
+              "annotations[\"cdi.k8s.io/a\"] \"berth.test/null=none\": no CDI spec "
+              "in " +
+                  (f.dir / "cdi") + " defines this device");
+}
+
 }  // namespace
 }  // namespace berth::daemon::container

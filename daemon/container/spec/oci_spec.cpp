@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "container/spec/capabilities.hpp"
+#include "container/spec/cdi_devices.hpp"
 #include "container/spec/devices.hpp"
 #include "container/spec/rootfs_path.hpp"
 #include "container/spec/seccomp.hpp"
@@ -702,6 +703,8 @@ json build_oci_spec(const SpecInputs& in) {
         linux_section["seccomp"] = seccomp;
     }
     spec["linux"] = linux_section;
+    // Last: CDI edits may replace what the request set (env, devices, mounts).
+    inject_cdi_devices(in, spec);
     return spec;
 }
 

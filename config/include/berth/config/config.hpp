@@ -58,6 +58,9 @@ struct RuntimeConfig {
     // RuntimeDefault seccomp for containers that name no profile (CRI-O's
     // key of the same name); off: they run unconfined, as the CRI says.
     bool seccomp_use_default_when_empty = false;
+    // Where Container Device Interface specs are read; a later directory
+    // wins over an earlier one on a device both define.
+    std::vector<std::string> cdi_spec_dirs;
     std::map<std::string, RuntimeHandler> runtimes;
 };
 
