@@ -160,6 +160,10 @@ void pin_pod_namespaces_in_user_namespace(const UserNamespaceMapping& mapping,
         fail(errno, "fork");
     }
     if (pid == 0) {
+        // The parent's ends: the child must see EOF once the parent closes
+        // its write end, so it may not hold a copy of it.
+        close(parent_write.get());
+        close(parent_read.get());
         child_main(child_write.get(), child_read.get(), hostname.c_str(), hostname.size());
     }
     Helper helper(pid);
