@@ -75,11 +75,16 @@ std::string probe(const std::string& storage_root) {
     if (!userns) {
         return finish(errno_text("opening a new user namespace"));
     }
-    std::error_code ignored;
-    std::filesystem::create_directories(storage_root, ignored);
-    UniqueFd tree(open_tree(AT_FDCWD, storage_root.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    // The storage root, or the nearest directory above it that exists yet:
+    // the probe asks about a filesystem and creates nothing.
+    std::filesystem::path probed = storage_root;
+    std::error_code missing;
+    while (!std::filesystem::exists(probed, missing) && probed.has_relative_path()) {
+        probed = probed.parent_path();
+    }
+    UniqueFd tree(open_tree(AT_FDCWD, probed.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     if (!tree) {
-        return finish(errno_text("open_tree " + storage_root));
+        return finish(errno_text("open_tree " + probed.string()));
     }
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_IDMAP;
