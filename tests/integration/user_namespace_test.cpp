@@ -175,6 +175,26 @@ TEST_F(UserNamespaceTest, PodRootIsRootOnlyInsideThePod) {
               std::string::npos);
 }
 
+TEST_F(UserNamespaceTest, PodWidePidNamespaceBelongsToIt) {
+    // berth-pod-init joins the user namespace first, so the PID namespace it
+    // makes is the pod's too, and runc may mount /proc for it.
+    auto config = userns_pod("pidpod", 100000);
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        v1::POD);
+    const std::string pod = run_pod(config);
+    ASSERT_FALSE(pod.empty());
+    const std::string first = cri_->run(pod, sleeper("first"));
+    const std::string second = cri_->run(pod, sleeper("second"));
+    ASSERT_FALSE(first.empty());
+    ASSERT_FALSE(second.empty());
+    EXPECT_TRUE(std::regex_match(cri_->shell(first, "cat /proc/self/uid_map"), kMapping));
+    // One PID namespace: each sees the other's sleep.
+    EXPECT_EQ(cri_->shell(first, "ls -d /proc/[0-9]* | wc -l"),
+              cri_->shell(second, "ls -d /proc/[0-9]* | wc -l"));
+    EXPECT_EQ(cri_->shell(first, "readlink /proc/self/ns/pid"),
+              cri_->shell(second, "readlink /proc/self/ns/pid"));
+}
+
 TEST_F(UserNamespaceTest, RefusesBadRequests) {
     std::string message;
     const std::string first = run_pod(userns_pod("first", 200000));
