@@ -188,9 +188,8 @@ TEST_F(UserNamespaceTest, PodWidePidNamespaceBelongsToIt) {
     ASSERT_FALSE(first.empty());
     ASSERT_FALSE(second.empty());
     EXPECT_TRUE(std::regex_match(cri_->shell(first, "cat /proc/self/uid_map"), kMapping));
-    // One PID namespace: each sees the other's sleep.
-    EXPECT_EQ(cri_->shell(first, "ls -d /proc/[0-9]* | wc -l"),
-              cri_->shell(second, "ls -d /proc/[0-9]* | wc -l"));
+    // One PID namespace, whose PID 1 is the pod's init.
+    EXPECT_EQ(cri_->shell(first, "cat /proc/1/comm"), "berth-pod-init\n");
     EXPECT_EQ(cri_->shell(first, "readlink /proc/self/ns/pid"),
               cri_->shell(second, "readlink /proc/self/ns/pid"));
 }
