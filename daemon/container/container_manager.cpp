@@ -16,6 +16,7 @@
 #include "berth/storage/atomic_file.hpp"
 #include "berth/storage/reference.hpp"
 #include "container/checkpoint.hpp"
+#include "container/container_user_namespace.hpp"
 #include "container/image_mounts.hpp"
 #include "container/spec/oci_spec.hpp"
 #include "container/stop_signal.hpp"
@@ -24,6 +25,7 @@
 #include "sandbox/ids.hpp"
 #include "sandbox/pod_resources.hpp"
 #include "sandbox/rollback.hpp"
+#include "sandbox/user_namespace_mapping.hpp"
 #include "status_error.hpp"
 
 namespace berth::daemon::container {
@@ -168,6 +170,10 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request,
     }
     if (config.linux().has_resources())
         sandbox::validate_linux_resources(config.linux().resources(), "config.linux.resources");
+    sandbox::check_container_user_namespace(
+        config, sandbox->userns_path.empty()
+                    ? std::nullopt
+                    : sandbox::pod_user_namespace_mapping(sandbox->config));
     const auto settings = config_.current();
     const auto image = images_.find(config.image().image(), settings->image);
     if (!image) {
@@ -247,7 +253,8 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request,
     store_.put(record);
     rollback.add("the record", [&] { store_.erase(record.id); });
 
-    const auto rootfs = images_.create_rootfs(record.id, image->id, false, settings->image);
+    const auto idmap = rootfs_idmap(*sandbox);
+    const auto rootfs = images_.create_rootfs(record.id, image->id, false, settings->image, idmap);
     record.rootfs = rootfs.mount_point.string();
     rollback.add("the root filesystem", [&] { images_.release_rootfs(record.id); });
 
@@ -255,7 +262,7 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request,
     for (std::size_t i = 0; i < image_mounts.size(); ++i) {
         const int index = image_mounts[i].index;
         const auto mounted = images_.mount_image(record.id, static_cast<std::size_t>(index),
-                                                 image_mount_ids[i], settings->image);
+                                                 image_mount_ids[i], settings->image, idmap);
         inputs.image_mount_sources[index] =
             resolve_image_sub_path(mounted.mount_point.string(), image_mounts[i].sub_path,
                                    "config.mounts[" + std::to_string(index) + "].image_sub_path");
@@ -286,6 +293,8 @@ std::string ContainerManager::create(const v1::CreateContainerRequest& request,
     } catch (const SpecError& error) {
         throw invalid_argument(error.what());
     }
+    if (idmap)
+        idmap_volume_mounts(spec, config, record.id, images_);
     write_derived_file(record.bundle + "/config.json", spec.dump(2), 0600);
     record.user = spec_process_user(spec);
     // The directory the request named (or log_dir) is trusted as a whole;

@@ -62,9 +62,11 @@ bool pod_init_running(const PodInit& init) {
 PodInit start_pod_init(const std::string& binary, const Sandbox& record) {
     // Opened before fork: between fork and exec only system calls are made.
     std::vector<std::pair<UniqueFd, int>> namespaces;
+    // The user namespace first: joining it gives the capabilities needed to
+    // join the namespaces it owns and to make a PID namespace owned by it.
     for (const auto& [path, type] :
-         {std::pair{record.netns_path, CLONE_NEWNET}, std::pair{record.ipcns_path, CLONE_NEWIPC},
-          std::pair{record.utsns_path, CLONE_NEWUTS}}) {
+         {std::pair{record.userns_path, CLONE_NEWUSER}, std::pair{record.netns_path, CLONE_NEWNET},
+          std::pair{record.ipcns_path, CLONE_NEWIPC}, std::pair{record.utsns_path, CLONE_NEWUTS}}) {
         if (path.empty()) {
             continue;
         }

@@ -1,5 +1,5 @@
 // berth-pod-init: started for pods with a pod-wide PID namespace, inside the
-// pod's network, IPC and UTS namespaces, as PID 1 of a new PID namespace.
+// pod's user (if it has one), network, IPC and UTS namespaces, as PID 1 of a new PID namespace.
 // It is not berthd's child for long: it outlives a daemon restart, like the
 // pod's containers.
 #pragma once

@@ -52,7 +52,8 @@ nlohmann::json to_json(const Sandbox& sandbox) {
          {{"network", sandbox.netns_path},
           {"ipc", sandbox.ipcns_path},
           {"uts", sandbox.utsns_path},
-          {"pid", sandbox.pidns_path}}},
+          {"pid", sandbox.pidns_path},
+          {"user", sandbox.userns_path}}},
         {"init", {{"pid", sandbox.init_pid}, {"start_time", sandbox.init_start_time}}},
         {"sandbox_task", sandbox.sandbox_task},
         {"files",
@@ -88,6 +89,8 @@ void from_json(const nlohmann::json& json, Sandbox& sandbox) {
         sandbox.ipcns_path = namespaces.at("ipc").get<std::string>();
         sandbox.utsns_path = namespaces.at("uts").get<std::string>();
         sandbox.pidns_path = namespaces.at("pid").get<std::string>();
+        // Records written before pods could have a user namespace lack it.
+        sandbox.userns_path = namespaces.value("user", std::string());
         sandbox.init_pid = json.at("init").at("pid").get<int>();
         sandbox.init_start_time = json.at("init").at("start_time").get<std::uint64_t>();
         // Records written before VM runtimes existed have no sandbox task.

@@ -35,6 +35,9 @@ struct Sandbox {
     std::string ipcns_path;
     std::string utsns_path;
     std::string pidns_path;  // only with a pod-wide PID namespace (pid: POD)
+    // Only with userns_options mode POD: the pod's own user namespace, which
+    // owns its network, IPC, UTS (and PID) namespaces.
+    std::string userns_path;
 
     // berth-pod-init, PID 1 of the pod's PID namespace; 0 when none runs.
     // The start time (clock ticks after boot) tells it apart from a later

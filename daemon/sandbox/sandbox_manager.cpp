@@ -14,11 +14,14 @@
 #include "sandbox/pod_init_process.hpp"
 #include "sandbox/pod_network_checks.hpp"
 #include "sandbox/pod_resources.hpp"
+#include "sandbox/pod_user_namespace.hpp"
 #include "sandbox/rollback.hpp"
 #include "sandbox/sandbox_namespaces.hpp"
 #include "sandbox/sandbox_network.hpp"
 #include "sandbox/sandbox_task_spec.hpp"
 #include "sandbox/shm_mount.hpp"
+#include "sandbox/user_namespace_mapping.hpp"
+#include "sandbox/user_namespace_support.hpp"
 #include "status_error.hpp"
 
 namespace berth::daemon::sandbox {
@@ -97,6 +100,13 @@ void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
         check_dns_config(config.dns_config());
     check_port_mappings(config);
     validate_sysctls(config);
+    if (pod_user_namespace_mapping(config)) {
+        const std::string problem = user_namespace_problem(
+            runtimes_.find(handlers_.resolve_name(request.runtime_handler())),
+            config_->root + "/storage");
+        if (!problem.empty())
+            throw failed_precondition("user namespaces are not supported here: " + problem);
+    }
     cgroup_parent_path(config.linux().cgroup_parent(), config_->runtime.cgroup_manager);
 }
 
@@ -202,6 +212,13 @@ std::string SandboxManager::create(const v1::RunPodSandboxRequest& request,
     if (!parent_path.empty()) {
         record.cgroup_path = parent_path + "/berth-" + record.id;
     }
+    const auto userns = pod_user_namespace_mapping(config);
+    std::unique_lock ranges_guard(user_namespace_ranges_, std::defer_lock);
+    if (userns) {
+        record.userns_path = pod_user_namespace_path(runroot, record.id);
+        ranges_guard.lock();
+        check_user_namespace_ranges(record);
+    }
     store_.reserve_name(record.name, record.id);
     ticket.reserved(record.id);
     try {
@@ -210,6 +227,8 @@ std::string SandboxManager::create(const v1::RunPodSandboxRequest& request,
         store_.release_name(record.name, record.id);
         throw;
     }
+    if (ranges_guard.owns_lock())
+        ranges_guard.unlock();
     // Held until the pod is ready or undone, so that a stop or remove of this
     // id waits for either (the undo steps below run before it is released).
     const auto operation = store_.operation_lock(record.id);
@@ -218,7 +237,17 @@ std::string SandboxManager::create(const v1::RunPodSandboxRequest& request,
     rollback.add("the sandbox record", [this, &record] { store_.erase(record.id); });
 
     const std::string hostname = pod_hostname(config);
-    if (!host_network) {
+    if (userns) {
+        pin_pod_namespaces_in_user_namespace(
+            *userns, {record.userns_path, record.netns_path, record.ipcns_path, record.utsns_path},
+            hostname);
+        rollback.add("the user namespace and the namespaces it owns", [&record] {
+            for (const auto* path :
+                 {&record.netns_path, &record.ipcns_path, &record.utsns_path, &record.userns_path})
+                unpin_pod_namespace(*path);
+        });
+    }
+    if (!host_network && !userns) {
         pin_pod_namespace(PodNamespace::Net, runroot, record.id);
         rollback.add("the network namespace",
                      [&record] { unpin_pod_namespace(record.netns_path); });
@@ -226,8 +255,11 @@ std::string SandboxManager::create(const v1::RunPodSandboxRequest& request,
         rollback.add("the UTS namespace", [&record] { unpin_pod_namespace(record.utsns_path); });
     }
     if (!host_ipc) {
-        pin_pod_namespace(PodNamespace::Ipc, runroot, record.id);
-        rollback.add("the IPC namespace", [&record] { unpin_pod_namespace(record.ipcns_path); });
+        if (!userns) {
+            pin_pod_namespace(PodNamespace::Ipc, runroot, record.id);
+            rollback.add("the IPC namespace",
+                         [&record] { unpin_pod_namespace(record.ipcns_path); });
+        }
         mount_shm(record.shm_path);
         rollback.add("the shm mount", [&record] { unmount_and_remove(record.shm_path); });
     }
@@ -415,13 +447,34 @@ void SandboxManager::release_everything(Sandbox& record) {
     release_network(record);
     stop_init(record);
     unmount_and_remove(record.shm_path);
-    for (const auto& path :
-         {record.netns_path, record.utsns_path, record.ipcns_path, record.pidns_path}) {
+    for (const auto& path : {record.netns_path, record.utsns_path, record.ipcns_path,
+                             record.pidns_path, record.userns_path}) {
         if (!path.empty()) {
             unpin_pod_namespace(path);
         }
     }
     remove_pod_cgroup(record.cgroup_path);
+}
+
+void SandboxManager::check_user_namespace_ranges(const Sandbox& record) const {
+    const auto mine = pod_user_namespace_mapping(record.config);
+    for (const auto& other : store_.list()) {
+        if (other->userns_path.empty() || other->id == record.id)
+            continue;
+        std::optional<UserNamespaceMapping> theirs;
+        try {
+            theirs = pod_user_namespace_mapping(other->config);
+        } catch (const StatusError&) {
+            continue;  // stored configs were checked when they were made
+        }
+        if (!theirs)
+            continue;
+        if (const auto field = overlapping_host_range(*mine, *theirs); !field.empty()) {
+            throw invalid_argument(
+                "config.linux.security_context.namespace_options.userns_options." + field +
+                ": the host id range overlaps that of pod " + other->id + " (" + other->name + ")");
+        }
+    }
 }
 
 void SandboxManager::remove(const std::string& id_or_prefix) {
@@ -459,6 +512,7 @@ bool SandboxManager::pod_alive(const Sandbox& record) const {
     const bool namespaces_alive =
         (record.netns_path.empty() || pod_namespace_pinned(record.netns_path, PodNamespace::Net)) &&
         (record.ipcns_path.empty() || pod_namespace_pinned(record.ipcns_path, PodNamespace::Ipc)) &&
+        (record.userns_path.empty() || user_namespace_pinned(record.userns_path)) &&
         (record.init_pid == 0 || pod_init_running({record.init_pid, record.init_start_time}));
     if (!namespaces_alive || !record.sandbox_task)
         return namespaces_alive;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "berth/config/config.hpp"
@@ -74,11 +75,17 @@ private:
     // handler cannot be used any more.
     oci::RuntimeImpl* sandbox_task_runtime(const Sandbox& record) const;
     void release_everything(Sandbox& record);
+    // INVALID_ARGUMENT when `record`'s user namespace shares host ids with
+    // another pod's; call with user_namespace_ranges_ held.
+    void check_user_namespace_ranges(const Sandbox& record) const;
 
     std::shared_ptr<const config::Config> config_;
     const oci::RuntimeHandlers& handlers_;
     const container::RuntimeSet& runtimes_;
     SandboxStore& store_;
+    // Held from the check that a pod's host id ranges are free until its
+    // record is in the store, so that two pods cannot take the same ids.
+    std::mutex user_namespace_ranges_;
     // Last: its timer undoes kept pods with the members above.
     PendingResults pending_;
 };

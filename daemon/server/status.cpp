@@ -1,5 +1,6 @@
 #include "berth/config/serialize.hpp"
 #include "network/cni_config_probe.hpp"
+#include "sandbox/user_namespace_support.hpp"
 #include "server/runtime_service.hpp"
 
 namespace berth::daemon::server {
@@ -57,7 +58,8 @@ grpc::Status CriRuntimeService::Status(grpc::ServerContext*, const v1::StatusReq
         if (auto* runtime = state_.runtimes().find(name)) {
             const auto supported = runtime->features();
             features->set_recursive_read_only_mounts(supported.recursive_read_only_mounts);
-            features->set_user_namespaces(supported.user_namespaces);
+            features->set_user_namespaces(
+                sandbox::user_namespace_problem(runtime, config->root + "/storage").empty());
         }
     };
     add_handler("", handlers.default_name());

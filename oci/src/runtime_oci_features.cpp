@@ -23,6 +23,10 @@ bool lists(const nlohmann::json& document, const char* key, const char* value) {
 
 HandlerFeatures RuntimeOCI::features() {
     std::call_once(features_probed_, [this] {
+        // runc (1.1 on) and crun join a pod's user namespace by path, given
+        // its mappings in the spec; whether the host allows one is the
+        // daemon's to probe.
+        features_.user_namespaces = true;
         const std::vector<std::string> argv = {options_.handler.runtime_path, "features"};
         try {
             const auto result = run_command(argv, std::chrono::seconds(10));

@@ -95,10 +95,79 @@ void mount_overlay(const std::vector<fs::path>& lower_top_first, const fs::path&
 }
 
 nlohmann::json to_json(const ContainerRootfs& rootfs) {
-    return {{"container_id", rootfs.container_id},
-            {"image_id", rootfs.image_id},
-            {"layers", rootfs.layers},
-            {"read_only", rootfs.read_only}};
+    nlohmann::json json = {{"container_id", rootfs.container_id},
+                           {"image_id", rootfs.image_id},
+                           {"layers", rootfs.layers},
+                           {"read_only", rootfs.read_only}};
+    if (rootfs.idmap) {
+        json["idmap"] = {{"userns", rootfs.idmap->userns_path},
+                         {"root_uid", rootfs.idmap->root_uid},
+                         {"root_gid", rootfs.idmap->root_gid}};
+    }
+    return json;
+}
+
+// <dir>/l/<n>: where layer n (top first) is bound idmapped. Short, so that
+// the overlay's options stay within a page for as many layers as possible.
+fs::path idmapped_layer_dir(const fs::path& dir) {
+    return dir / "l";
+}
+
+// <dir>/v/<n>: the idmapped binds of the container's volumes.
+fs::path idmapped_volume_dir(const fs::path& dir) {
+    return dir / "v";
+}
+
+void unmount_all_in(const fs::path& parent) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(parent, error)) {
+        unmount_idmapped(entry.path());
+    }
+}
+
+// Unmounts every idmapped layer bind of a container. Throws while any stays
+// mounted: deleting the directory then would delete the image's layer.
+void unmount_idmapped_layers(const fs::path& dir) {
+    unmount_all_in(idmapped_layer_dir(dir));
+}
+
+// Layers and volumes: everything idmapped that a container's directory holds.
+void unmount_idmapped_binds(const fs::path& dir) {
+    unmount_all_in(idmapped_volume_dir(dir));
+    unmount_idmapped_layers(dir);
+}
+
+std::vector<fs::path> mount_idmapped_layers(const std::vector<fs::path>& lower_top_first,
+                                            const fs::path& dir, const IdMap& idmap) {
+    unmount_idmapped_layers(dir);  // what an interrupted attempt left
+    std::vector<fs::path> mapped;
+    try {
+        for (std::size_t index = 0; index < lower_top_first.size(); ++index) {
+            const fs::path target = idmapped_layer_dir(dir) / std::to_string(index);
+            fs::create_directories(target);
+            mount_idmapped(lower_top_first[index], target, idmap.userns_path, false);
+            mapped.push_back(target);
+        }
+    } catch (...) {
+        unmount_idmapped_layers(dir);
+        throw;
+    }
+    return mapped;
+}
+
+// The container's root (host uid root_uid) must reach its overlay: every
+// directory from the storage's parent down to the container's gets o+x.
+void let_others_traverse(const fs::path& storage_base, const fs::path& dir) {
+    for (const auto& path : {storage_base.parent_path(), storage_base, dir.parent_path(), dir}) {
+        fs::permissions(path, fs::perms::others_exec, fs::perm_options::add);
+    }
+}
+
+void chown_to(const fs::path& path, const IdMap& idmap) {
+    if (::chown(path.c_str(), idmap.root_uid, idmap.root_gid) != 0) {
+        throw StorageError(ErrorKind::Internal,
+                           "chown " + path.string() + ": " + std::strerror(errno));
+    }
 }
 
 }  // namespace
@@ -116,12 +185,23 @@ std::map<std::string, ContainerRootfs> ImageStorage::load_rootfs_records() const
             rootfs.read_only = json.at("read_only").get<bool>();
             rootfs.mount_point = entry.path() / "merged";
             rootfs.upper = entry.path() / "upper";
+            if (const auto idmap = json.find("idmap"); idmap != json.end()) {
+                rootfs.idmap = IdMap{idmap->at("userns").get<std::string>(),
+                                     idmap->at("root_uid").get<std::uint32_t>(),
+                                     idmap->at("root_gid").get<std::uint32_t>()};
+            }
             records.emplace(rootfs.container_id, std::move(rootfs));
         } catch (const std::exception& problem) {
             // No record means create_rootfs never finished: nothing uses it.
             spdlog::warn("storage: removing container layer {}: {}", entry.path().string(),
                          problem.what());
             ::umount2((entry.path() / "merged").c_str(), MNT_DETACH);
+            try {
+                unmount_idmapped_binds(entry.path());
+            } catch (const std::exception& stuck) {
+                spdlog::error("storage: keeping {}: {}", entry.path().string(), stuck.what());
+                continue;
+            }
             remove_tree(entry.path());
         }
     }
@@ -130,7 +210,8 @@ std::map<std::string, ContainerRootfs> ImageStorage::load_rootfs_records() const
 
 ContainerRootfs ImageStorage::create_rootfs(const std::string& container_id,
                                             const std::string& image, bool read_only,
-                                            const config::ImageConfig& image_config) {
+                                            const config::ImageConfig& image_config,
+                                            const std::optional<IdMap>& idmap) {
     validate_container_id(container_id);
     ContainerRootfs rootfs;
     {
@@ -143,8 +224,8 @@ ContainerRootfs ImageStorage::create_rootfs(const std::string& container_id,
                 throw StorageError(ErrorKind::NotFound, "image \"" + image + "\" not found");
             }
             const fs::path dir = layout_.container_layers() / container_id;
-            rootfs = {container_id, record->id,     record->layers,
-                      read_only,    dir / "merged", dir / "upper"};
+            rootfs = {container_id,   record->id,    record->layers, read_only,
+                      dir / "merged", dir / "upper", idmap};
             // Registered before anything is on disk, so that garbage
             // collection keeps the layers from this moment.
             rootfs_.emplace(container_id, rootfs);
@@ -158,10 +239,18 @@ ContainerRootfs ImageStorage::create_rootfs(const std::string& container_id,
         if (!fs::exists(dir / "rootfs.json")) {
             write_file_atomically((dir / "rootfs.json").string(), to_json(rootfs).dump() + "\n");
         }
+        if (rootfs.idmap) {
+            let_others_traverse(layout_.base(), dir);
+            chown_to(rootfs.upper, *rootfs.idmap);
+            chown_to(dir / "work", *rootfs.idmap);
+        }
         if (!is_mount_point(rootfs.mount_point)) {
             std::vector<fs::path> lower;
             for (auto it = rootfs.layers.rbegin(); it != rootfs.layers.rend(); ++it) {
                 lower.push_back(layer_store_.diff(*it));
+            }
+            if (rootfs.idmap) {
+                lower = mount_idmapped_layers(lower, dir, *rootfs.idmap);
             }
             mount_overlay(lower, rootfs.upper, dir / "work", rootfs.mount_point, rootfs.read_only);
         }
@@ -180,10 +269,10 @@ void ImageStorage::ensure_mounted(const std::string& container_id) {
     if (!existing) {
         throw StorageError(ErrorKind::NotFound, "no root filesystem for container " + container_id);
     }
-    create_rootfs(container_id, existing->image_id, existing->read_only, {});
+    create_rootfs(container_id, existing->image_id, existing->read_only, {}, existing->idmap);
     for (const auto& key : image_mount_keys(container_id)) {
         if (const auto mount = rootfs(key))
-            create_rootfs(key, mount->image_id, true, {});
+            create_rootfs(key, mount->image_id, true, {}, mount->idmap);
     }
 }
 
@@ -192,14 +281,15 @@ void ImageStorage::ensure_mounted(const std::string& container_id) {
 // never meet a container's own.
 ContainerRootfs ImageStorage::mount_image(const std::string& container_id, std::size_t index,
                                           const std::string& image,
-                                          const config::ImageConfig& image_config) {
+                                          const config::ImageConfig& image_config,
+                                          const std::optional<IdMap>& idmap) {
     validate_container_id(container_id);
     if (container_id.find('.') != std::string::npos) {
         throw StorageError(ErrorKind::InvalidArgument,
                            "invalid container id \"" + container_id + "\"");
     }
     return create_rootfs(container_id + ".mount" + std::to_string(index), image, true,
-                         image_config);
+                         image_config, idmap);
 }
 
 std::vector<std::string> ImageStorage::image_mount_keys(const std::string& container_id) const {
@@ -222,6 +312,28 @@ std::optional<ContainerRootfs> ImageStorage::rootfs(const std::string& container
     return found->second;
 }
 
+fs::path ImageStorage::bind_idmapped_volume(const std::string& container_id, const fs::path& source,
+                                            std::size_t index) {
+    const auto existing = rootfs(container_id);
+    if (!existing || !existing->idmap) {
+        throw StorageError(ErrorKind::Internal,
+                           "container " + container_id + " has no idmapped root filesystem");
+    }
+    const fs::path target =
+        idmapped_volume_dir(existing->mount_point.parent_path()) / std::to_string(index);
+    unmount_idmapped(target);
+    fs::create_directories(target.parent_path());
+    std::error_code error;
+    if (fs::is_directory(source, error)) {
+        fs::create_directories(target);
+    } else if (!fs::exists(target, error)) {
+        // A file is bound onto a file.
+        std::ofstream{target};
+    }
+    mount_idmapped(source, target, existing->idmap->userns_path, true);
+    return target;
+}
+
 void ImageStorage::release_rootfs(const std::string& container_id) {
     validate_container_id(container_id);
     for (const auto& key : image_mount_keys(container_id))
@@ -237,6 +349,7 @@ void ImageStorage::release_rootfs(const std::string& container_id) {
     if (is_mount_point(merged)) {
         throw StorageError(ErrorKind::Internal, "cannot unmount " + merged.string());
     }
+    unmount_idmapped_binds(dir);
     // The record goes first: a crash halfway through deleting leaves a
     // directory without rootfs.json, which open() removes.
     std::error_code ignored;

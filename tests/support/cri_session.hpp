@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,6 +53,27 @@ public:
             ->mutable_namespace_options()
             ->set_network(runtime::v1::NODE);
         return config;
+    }
+
+    // Gives `config` a user namespace of its own (mode POD): ids 0..length-1
+    // inside are host_id.. outside, for users and groups alike. Its network,
+    // IPC and PID namespaces become the pod's, as a user namespace needs.
+    static void use_pod_user_namespace(runtime::v1::PodSandboxConfig& config, std::uint32_t host_id,
+                                       std::uint32_t length) {
+        auto* namespaces =
+            config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+        namespaces->set_network(runtime::v1::POD);
+        namespaces->set_ipc(runtime::v1::POD);
+        namespaces->set_pid(runtime::v1::CONTAINER);
+        auto* userns = namespaces->mutable_userns_options();
+        userns->set_mode(runtime::v1::POD);
+        userns->clear_uids();
+        userns->clear_gids();
+        for (auto* ids : {userns->add_uids(), userns->add_gids()}) {
+            ids->set_container_id(0);
+            ids->set_host_id(host_id);
+            ids->set_length(length);
+        }
     }
 
     // Runs `config` as it is and returns the answer; on success the pod's
@@ -190,6 +212,18 @@ public:
         runtime::v1::RemoveImageResponse response;
         auto context = deadline_context(std::chrono::seconds(60));
         return images_->RemoveImage(context.get(), request, &response);
+    }
+
+    // `sh -c shell_command` in the container; its stdout, with stderr and
+    // the exit code appended (after "|exit ") when it fails.
+    std::string shell(const std::string& id, const std::string& shell_command) {
+        runtime::v1::ExecSyncResponse response;
+        const auto result = exec_sync(id, {"sh", "-c", shell_command}, 30, &response);
+        EXPECT_TRUE(result.ok()) << shell_command << ": " << result.error_message();
+        if (response.exit_code() == 0)
+            return response.stdout();
+        return response.stdout() + response.stderr() + "|exit " +
+               std::to_string(response.exit_code());
     }
 
     runtime::v1::ContainerStatusResponse status(const std::string& id, bool verbose = false) {

@@ -21,6 +21,7 @@
 #include "quoted_value.hpp"
 #include "request_paths.hpp"
 #include "sandbox/pod_files.hpp"
+#include "sandbox/user_namespace_mapping.hpp"
 
 namespace berth::daemon::container {
 
@@ -435,7 +436,26 @@ json namespaces_section(const SpecInputs& in) {
         namespaces.push_back(namespace_entry("uts", sandbox.utsns_path));
     }
     namespaces.push_back(namespace_entry("mount"));
+    if (!sandbox.userns_path.empty()) {
+        namespaces.push_back(namespace_entry("user", sandbox.userns_path));
+    }
     return namespaces;
+}
+
+// runc 1.1 needs the mappings of a user namespace it joins by path (it
+// reads them to know the host id of the container's root); crun accepts them.
+void add_user_namespace_mappings(const SpecInputs& in, json& linux_section) {
+    const auto mapping = sandbox::pod_user_namespace_mapping(*in.pod);
+    if (!mapping) {
+        throw SpecError("the pod has a user namespace but no userns_options mappings");
+    }
+    const auto entry = [](const sandbox::IdRange& range) {
+        return json::array({{{"containerID", range.container_id},
+                             {"hostID", range.host_id},
+                             {"size", range.length}}});
+    };
+    linux_section["uidMappings"] = entry(mapping->uids);
+    linux_section["gidMappings"] = entry(mapping->gids);
 }
 
 std::string cgroups_path(const SpecInputs& in) {
@@ -676,6 +696,9 @@ json build_oci_spec(const SpecInputs& in) {
         {"namespaces", namespaces_section(in)},
         {"cgroupsPath", cgroups_path(in)},
     };
+    if (!in.sandbox->userns_path.empty()) {
+        add_user_namespace_mappings(in, linux_section);
+    }
     linux_section["resources"] = resources_section(in, privileged, devices);
     if (!devices.empty()) {
         linux_section["devices"] = devices;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "berth/config/config.hpp"
+#include "berth/storage/idmapped_mount.hpp"
 #include "berth/storage/image_record.hpp"
 #include "berth/storage/layer_store.hpp"
 #include "berth/storage/layout.hpp"
@@ -36,6 +37,10 @@ struct ContainerRootfs {
     bool read_only = false;
     std::filesystem::path mount_point;  // <storage>/containers/<id>/merged
     std::filesystem::path upper;        // the writable layer
+    // Set for a container in a pod with its own user namespace: each layer
+    // is an idmapped bind under <storage>/containers/<id>/l/, and upper and
+    // work belong to the host ids of the namespace's root.
+    std::optional<IdMap> idmap;
 };
 
 struct GarbageReport {
@@ -80,11 +85,23 @@ public:
     // A root filesystem for a container: an overlayfs of the image's layers
     // with its own upper and work directories, mounted at the returned
     // mount point. Idempotent per container id.
+    // With `idmap`, the layers are shown through its user namespace and the
+    // directories from the storage root down are made traversable by others
+    // (mode o+x, no listing), since the container's root is not host root.
     ContainerRootfs create_rootfs(const std::string& container_id, const std::string& image,
-                                  bool read_only, const config::ImageConfig& image_config);
+                                  bool read_only, const config::ImageConfig& image_config,
+                                  const std::optional<IdMap>& idmap = std::nullopt);
     // Unmounts and deletes it and the container's image mounts; unknown ids
     // are fine (idempotent).
     void release_rootfs(const std::string& container_id);
+    // For a root filesystem made with an IdMap: binds `source` (recursively)
+    // with its ids at <storage>/containers/<id>/v/<index> and returns that
+    // path, for the container's spec to bind instead of `source`. Released
+    // with the root filesystem. StorageError FailedPrecondition where the
+    // source's filesystem cannot be idmapped.
+    std::filesystem::path bind_idmapped_volume(const std::string& container_id,
+                                               const std::filesystem::path& source,
+                                               std::size_t index);
     std::optional<ContainerRootfs> rootfs(const std::string& container_id) const;
     // Mounts again a root filesystem and the container's image mounts whose
     // mounts are gone (after a reboot).
@@ -94,9 +111,11 @@ public:
     // its layers as a read-only overlayfs, shared with every other user,
     // never copied. Kept, counted as a use of the image (RemoveImage
     // refuses) and released with the container's root filesystem. `index`
-    // tells a container's image mounts apart. Idempotent.
+    // tells a container's image mounts apart; `idmap` is the container's
+    // (its pod's user namespace). Idempotent.
     ContainerRootfs mount_image(const std::string& container_id, std::size_t index,
-                                const std::string& image, const config::ImageConfig& image_config);
+                                const std::string& image, const config::ImageConfig& image_config,
+                                const std::optional<IdMap>& idmap = std::nullopt);
 
     GarbageReport collect_garbage();
 
