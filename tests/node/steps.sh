@@ -48,6 +48,9 @@ EOF
 }
 
 container_state() { ctl inspect "$1" | json_get 'd["status"]["state"]'; }
+# A function, so that wait_for asks again each time (a "$(...)" in its
+# arguments would be expanded once, before the first try).
+container_exited() { [ "$(container_state "$1")" = CONTAINER_EXITED ]; }
 
 remove_all_pods() {
     local pod
@@ -356,8 +359,8 @@ cgroup_manager = "systemd"'
     write_container_config hog 16777216 /bin/busybox dd if=/dev/zero of=/dev/null bs=64M count=1
     local hog
     hog=$(ctl create "$pod" /var/tmp/hog.json /var/tmp/limitedpod.json)
-    ctl start "$hog"
-    wait_for 20 test "$(container_state "$hog")" = CONTAINER_EXITED || fail "the hog did not end"
+    ctl start "$hog" || fail "starting the hog failed"
+    wait_for 20 container_exited "$hog" || fail "the hog did not end"
     local reason
     reason=$(ctl inspect "$hog" | json_get 'd["status"]["reason"]')
     note "hog (16 MiB limit, 64 MiB buffer): exit $(ctl inspect "$hog" | json_get 'd["status"]["exitCode"]'), reason $reason"
