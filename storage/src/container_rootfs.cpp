@@ -288,8 +288,8 @@ ContainerRootfs ImageStorage::mount_image(const std::string& container_id, std::
         throw StorageError(ErrorKind::InvalidArgument,
                            "invalid container id \"" + container_id + "\"");
     }
-    return create_rootfs(container_id + ".mount" + std::to_string(index), image, true,
-                         image_config, idmap);
+    return create_rootfs(container_id + ".mount" + std::to_string(index), image, true, image_config,
+                         idmap);
 }
 
 std::vector<std::string> ImageStorage::image_mount_keys(const std::string& container_id) const {
