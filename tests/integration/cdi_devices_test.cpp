@@ -13,6 +13,7 @@
 #include "berthd_instance.hpp"
 #include "child_process.hpp"
 #include "cri_session.hpp"
+#include "cri_test.hpp"
 #include "temp_dir.hpp"
 #include "test_registry.hpp"
 
@@ -20,23 +21,16 @@ namespace v1 = runtime::v1;
 using berth::test::BerthdInstance;
 using berth::test::BerthdOptions;
 using berth::test::CriSession;
+using berth::test::CriTest;
 using berth::test::read_file;
 using berth::test::TempDir;
 using berth::test::TestRegistry;
 
 namespace {
 
-class CdiDevicesTest : public testing::Test {
+class CdiDevicesTest : public CriTest {
 protected:
-    static void SetUpTestSuite() {
-        registry_ = new TestRegistry();
-        ASSERT_TRUE(registry_->start()) << registry_->log();
-        registry_->push("busybox:multi");
-    }
-    static void TearDownTestSuite() {
-        delete registry_;
-        registry_ = nullptr;
-    }
+    static void SetUpTestSuite() { start_registry({"busybox:multi"}); }
 
     void SetUp() override {
         specs_.write("shared/marker", "marked\n");
@@ -67,13 +61,6 @@ devices:
         pod_ = cri_->run_pod("cdi-pod");
     }
 
-    void TearDown() override {
-        if (cri_)
-            cri_->remove_all_pods();
-        cri_.reset();
-        daemon_.reset();
-    }
-
     static std::string image() { return registry_->host() + "/busybox:multi"; }
 
     static v1::ContainerConfig sleeper(const std::string& name, const std::string& device) {
@@ -94,14 +81,9 @@ devices:
         return count;
     }
 
-    static TestRegistry* registry_;
     TempDir specs_;
-    std::unique_ptr<BerthdInstance> daemon_;
-    std::unique_ptr<CriSession> cri_;
     std::string pod_;
 };
-
-TestRegistry* CdiDevicesTest::registry_ = nullptr;
 
 TEST_F(CdiDevicesTest, DeviceVariableAndMountReachTheContainer) {
     const std::string id = cri_->run(pod_, sleeper("with-device", "berth.test/cdi=null"));
