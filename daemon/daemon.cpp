@@ -22,6 +22,7 @@
 #include "berth/storage/layout.hpp"
 #include "berth/version.hpp"
 #include "config_holder.hpp"
+#include "default_runtime.hpp"
 #include "container/exit_watcher.hpp"
 #include "grpc_connection_feeder.hpp"
 #include "journal_stream.hpp"
@@ -95,7 +96,8 @@ int wait_for_signal(const sigset_t& signals, SystemdNotifier& notifier) {
 void reload(const config::LoadOptions& options, ConfigHolder& holder, SystemdNotifier& notifier) {
     notifier.reloading();
     try {
-        const config::Config fresh = config::load(options);
+        config::Config fresh = config::load(options);
+        settle_default_runtime(fresh);
         config::Config running = *holder.current();
         const auto changed = config::changed_keys(running, fresh);
         for (const auto& key : changed) {
@@ -163,6 +165,7 @@ int run_daemon(const config::LoadOptions& options) {
     std::optional<UnixListener> listener;
     try {
         prepare_directories(initial);
+        settle_default_runtime(initial);
         listener.emplace(open_listener(initial));
     } catch (const std::exception& error) {
         spdlog::critical("cannot start: {}", error.what());

@@ -34,7 +34,9 @@ void decode_runtime_handler(TableReader& reader, RuntimeHandler& handler) {
 
 void decode_runtime(TableReader& berth, RuntimeConfig& runtime, Origins& origins) {
     TableReader reader(berth.table("runtime"), berth.key_path("runtime"), origins);
-    reader.read("default_runtime", runtime.default_runtime);
+    if (reader.read_string_if_present("default_runtime", runtime.default_runtime)) {
+        runtime.default_runtime_chosen = true;
+    }
     reader.read("conmon", runtime.conmon);
     reader.read_choice(
         "cgroup_manager", runtime.cgroup_manager,

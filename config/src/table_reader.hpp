@@ -21,6 +21,8 @@ public:
     TableReader(const TomlValue* table, std::string path, Origins& origins);
 
     void read(const char* key, std::string& out);
+    // read() that tells whether the table had the key at all.
+    bool read_string_if_present(const char* key, std::string& out);
     void read(const char* key, std::int64_t& out);
     void read(const char* key, bool& out);
     void read(const char* key, std::vector<std::string>& out);
@@ -57,7 +59,6 @@ public:
 
 private:
     const TomlValue* find(const std::string& key);
-    bool read_string_if_present(const char* key, std::string& out);
     [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
     void expect(const TomlValue& value, const std::string& key, toml::value_t type,
                 const char* type_name) const;

@@ -1,11 +1,13 @@
 // What an OCI runtime binary can do beyond the runtime-spec basics, from its
 // own `features` command (runtime-spec's features document; runc has it since
-// 1.1, crun 1.8 not at all).
+// 1.1, crun 1.8 not at all), else from a probe container.
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
 
+#include "berth/config/helper_binary.hpp"
 #include "berth/oci/runtime_oci.hpp"
+#include "berth/oci/runtime_probe.hpp"
 #include "command.hpp"
 
 namespace berth::oci {
@@ -31,10 +33,7 @@ HandlerFeatures RuntimeOCI::features() {
         try {
             const auto result = run_command(argv, std::chrono::seconds(10));
             if (result.exit_code != 0 || result.timed_out) {
-                spdlog::info(
-                    "runtime handler {}: `{}` gave no features document; optional "
-                    "features (recursive read-only mounts) are off",
-                    options_.handler_name, join_command(argv));
+                probe_features();
                 return;
             }
             const auto document = nlohmann::json::parse(result.out);
@@ -45,6 +44,20 @@ HandlerFeatures RuntimeOCI::features() {
         }
     });
     return features_;
+}
+
+void RuntimeOCI::probe_features() {
+    // Without a features document the only way to know is to look: a
+    // runtime that does not know `rro` ignores it without a word.
+    const auto probe = probe_runtime_once(options_.handler.runtime_path,
+                                          options_.runroot + "/probe/" + options_.handler_name,
+                                          config::find_helper_binary("berth-pod-init"));
+    features_.recursive_read_only_mounts = probe.usable && probe.recursive_read_only;
+    spdlog::info("runtime handler {}: no features document; a probe container {}",
+                 options_.handler_name,
+                 !probe.usable ? "failed (" + probe.why + "): recursive read-only mounts are off"
+                 : probe.recursive_read_only ? "showed recursive read-only mounts applied"
+                                             : "showed recursive read-only mounts not applied");
 }
 
 }  // namespace berth::oci

@@ -101,6 +101,17 @@ trap 'exit 130' INT TERM
 # one this run starts goes with it.
 curl -fsS -m 2 "http://$CRITEST_REGISTRY/v2/" >/dev/null 2>&1 || REGISTRY_STARTED=1
 
+# berthd's default handler is crun where crun can create containers. crun
+# 1.8 refuses a cgroup v1 hybrid host while hugetlb sits on the v2 hierarchy;
+# a v1 hugetlb hierarchy fixes that (MACHINE.md). Without it berthd would
+# fall back to runc, and the suite would judge a different default.
+if command -v crun >/dev/null && [ -d /sys/fs/cgroup/memory ] &&
+    ! grep -q ' /sys/fs/cgroup/hugetlb ' /proc/self/mountinfo; then
+    mkdir -p /sys/fs/cgroup/hugetlb
+    mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb ||
+        echo "conformance: WARNING: no v1 hugetlb hierarchy: berthd's default handler will be runc" >&2
+fi
+
 # A bridge with an address of its own, made before the plugin sees it: the
 # host reaches pod IPs (critest fetches pages from them) while the bridge
 # plugin, with isGateway off, leaves IP forwarding alone.

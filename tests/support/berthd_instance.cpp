@@ -1,5 +1,6 @@
 #include "berthd_instance.hpp"
 
+#include "crun_host.hpp"
 #include "mount_cleanup.hpp"
 
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -72,12 +74,21 @@ std::string short_runtime_root() {
 
 BerthdInstance::BerthdInstance(BerthdOptions options)
     : options_(std::move(options)), runtime_roots_(short_runtime_root()) {
+    // crun is berthd's default handler where it can run containers; the
+    // host is made so here (as `make test` would need anyway), so that every
+    // test's daemon has the same default, crun, whatever ran before.
+    std::string crun_unusable;
+    if (!prepare_host_for_crun(crun_unusable))
+        std::fprintf(stderr, "berthd's default handler will be runc: %s\n", crun_unusable.c_str());
     std::string runtimes;
     for (const char* runtime : {"runc", "crun"}) {
         if (::access((std::string("/usr/bin/") + runtime).c_str(), X_OK) == 0 ||
             ::access((std::string("/usr/sbin/") + runtime).c_str(), X_OK) == 0) {
             runtimes += std::string("[berth.runtime.runtimes.") + runtime + "]\nruntime_root = \"" +
                         runtime_roots_ + "/" + runtime + "\"\n";
+            const auto settings = options_.handler_settings.find(runtime);
+            if (settings != options_.handler_settings.end())
+                runtimes += settings->second;
         }
     }
     dir_.write("berth.conf", "[berth]\nroot = \"" + (dir_ / "root") + "\"\nrunroot = \"" +

@@ -33,6 +33,9 @@ private:
 
 struct BerthdOptions {
     std::string extra_config;  // appended to berth.conf
+    // Lines added to a built-in handler's table ("runc", "crun"), e.g.
+    // `runtime_path = "..."`.
+    std::map<std::string, std::string> handler_settings;
     std::vector<std::string> extra_args;
     std::map<std::string, std::string> environment;
     std::function<void()> before_exec;

@@ -135,6 +135,34 @@ TEST(CniInvoke, DelRunsInReverseWithTheCachedResultAndPastFailures) {
     EXPECT_EQ(read_json(dir / "calls/DEL-first.json")["prevResult"], cached);
 }
 
+// berthd brings lo up itself: a loopback plugin after another one would
+// only pass the result through (ADD) or take down a lo that goes with the
+// namespace (DEL), so it is not run; as the first plugin it still is.
+TEST(CniInvoke, LoopbackAfterAnotherPluginIsNotRun) {
+    TempDir dir;
+    std::filesystem::create_directories(dir / "calls");
+    fake_plugin(dir, "first", R"({"cniVersion":"1.0.0","ips":[{"address":"10.1.0.5/24"}]})");
+    fake_plugin(dir, "loopback", R"({"cniVersion":"1.0.0","ips":[{"address":"127.0.0.1/8"}]})");
+    const nlohmann::json chained = {
+        {"cniVersion", "1.0.0"},
+        {"name", "test-net"},
+        {"plugins", {{{"type", "first"}}, {{"type", "loopback"}}}},
+    };
+    const auto result = cni_add(chained, invocation(dir));
+    EXPECT_EQ(cni_result_ips(result), (std::vector<std::string>{"10.1.0.5"}));
+    cni_del(chained, result, invocation(dir));
+    EXPECT_EQ(read_text(dir / "calls/order"), "ADD first\nDEL first\n");
+
+    const nlohmann::json alone = {
+        {"cniVersion", "1.0.0"},
+        {"name", "lo-only"},
+        {"plugins", {{{"type", "loopback"}}}},
+    };
+    EXPECT_EQ(cni_result_ips(cni_add(alone, invocation(dir))),
+              (std::vector<std::string>{"127.0.0.1"}));
+    EXPECT_EQ(read_text(dir / "calls/order"), "ADD first\nDEL first\nADD loopback\n");
+}
+
 TEST(CniInvoke, AddStopsAtTheFirstFailureAndNamesIt) {
     TempDir dir;
     std::filesystem::create_directories(dir / "calls");

@@ -77,6 +77,9 @@ private:
     // Runs the runtime; throws RuntimeError(kind) with its stderr on failure.
     std::string run(std::initializer_list<std::string> arguments, RuntimeErrorKind kind,
                     std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+    // In runtime_oci_features.cpp: features() for a runtime without a
+    // features document.
+    void probe_features();
 
     OciRuntimeOptions options_;
     std::once_flag features_probed_;
