@@ -53,7 +53,10 @@ TEST(ConfigDefaults, WorkWithNoFileAtAll) {
     EXPECT_EQ(cfg.log_target, config::LogTarget::Stderr);
     EXPECT_EQ(cfg.runtime.cgroup_manager, config::CgroupManager::Cgroupfs);
     EXPECT_EQ(cfg.runtime.log_size_max, -1);
-    EXPECT_EQ(cfg.runtime.default_runtime, "runc");
+    // crun where it is installed (berthd checks at start that it works).
+    EXPECT_EQ(cfg.runtime.default_runtime,
+              cfg.runtime.runtimes.count("crun") != 0 ? "crun" : "runc");
+    EXPECT_FALSE(cfg.runtime.default_runtime_chosen);
     EXPECT_EQ(cfg.runtime.default_capabilities.front(), "CAP_CHOWN");
     EXPECT_EQ(cfg.runtime.default_capabilities.size(), 9u);
     EXPECT_FALSE(cfg.runtime.seccomp_use_default_when_empty);
