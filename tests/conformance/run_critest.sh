@@ -179,7 +179,8 @@ focus=()
 failed=0
 for version in "${VERSIONS[@]}"; do
     out=$WORK/critest-$version
-    echo "conformance: critest $version against $ENDPOINT" >&2
+    echo "conformance: critest $version against $ENDPOINT," \
+        "$(grep -o 'default runtime [a-z]*' "$WORK/berthd.log" | head -1)" >&2
     # critest's own temporary directories (pod logs, host paths with tmpfs
     # mounts, seccomp profiles) go below the run's, so that nothing a failed
     # spec leaves behind outlives the run.
