@@ -39,7 +39,13 @@ bool write_file_atomically(const std::string& path, std::string_view content) {
         if (!fd) {
             return false;
         }
-        if (!write_all(fd.get(), content) || ::fsync(fd.get()) != 0) {
+        // No fsync: every file berth-conmon writes (pid files, the exit and
+        // OOM files) lives under berthd's runroot, which is meant to be
+        // volatile (/run): after a machine crash no container is left for
+        // them to describe, and after a crash of berthd alone the page cache
+        // still has them. It was two disk flushes on every container's path
+        // (its pid file at create, its exit file before StopContainer ends).
+        if (!write_all(fd.get(), content)) {
             ::unlink(temp.c_str());
             return false;
         }

@@ -1,5 +1,6 @@
 // Files that readers must only ever see complete (pid files, the exit file):
 // written to a temporary name in the same directory, then renamed into place.
+// Not fsynced: they describe processes, which a machine crash ends too.
 #pragma once
 
 #include <string>

@@ -3,8 +3,10 @@
 #include "berth/config/helper_binary.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,8 +156,34 @@ PodInit start_pod_init(const std::string& binary, const Sandbox& record) {
     return init;
 }
 
+namespace {
+
+// Waits up to `timeout` for the process behind `pidfd` to end.
+bool wait_for_end(const UniqueFd& pidfd, std::chrono::milliseconds timeout) {
+    pollfd ended{pidfd.get(), POLLIN, 0};
+    int ready = 0;
+    while ((ready = poll(&ended, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+    }
+    return ready > 0;
+}
+
+}  // namespace
+
 void stop_pod_init(const PodInit& init) {
     if (!pod_init_running(init)) {
+        return;
+    }
+    // A pidfd opened while the start time still matches is the init's own,
+    // not that of a later process given its pid; it becomes readable the
+    // moment the init ends, which StopPodSandbox would otherwise learn by
+    // polling /proc every few milliseconds.
+    UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, init.pid, 0)));
+    if (pidfd && pod_init_running(init)) {
+        syscall(SYS_pidfd_send_signal, pidfd.get(), SIGTERM, nullptr, 0);
+        if (!wait_for_end(pidfd, std::chrono::seconds(2))) {
+            syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+            wait_for_end(pidfd, std::chrono::seconds(2));
+        }
         return;
     }
     kill(init.pid, SIGTERM);
