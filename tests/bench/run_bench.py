@@ -7,15 +7,20 @@ Starts, each in a temporary directory of its own: a docker-registry on
 (tests/fixtures/make_test_images.py); a berthd; and, when containerd is
 installed, a containerd with its CRI plugin (runc v2 shim, cgroupfs,
 restrict_oom_score_adj, the same CNI bridge configuration with its own
-bridge and subnet, the registry as a plain-HTTP host). Then:
+bridge and subnet, the registry as a plain-HTTP host). Both daemons have a
+runtime handler `runc` and one `crun` (containerd: the runc v2 shim with
+BinaryName runc or crun), and every berth-bench run names its handler.
+Then:
 
   * times the floor: `runc run` and `crun run` of a busybox bundle running
-    `true`, and `runc exec` of `true` into a running container;
+    `true`, and `runc exec` of `true` into a running container; and the CNI
+    chain's ADD and DEL run by hand against a fresh network namespace;
   * measures per-container monitor memory for the same container: berth-conmon
     against Debian's C conmon;
-  * runs berth-bench: the standard suite and density against both daemons
-    (containerd first: the ratios read berthd / containerd), and the
-    container scenario with crun against berthd alone;
+  * checks that each handler of each daemon really runs its runtime;
+  * runs berth-bench once per handler against both daemons (containerd
+    first: the ratios read berthd-runc / containerd-runc and berthd-crun /
+    containerd-crun), and density;
   * prints the side-by-side tables and each target (docs/benchmarks.md), met or missed.
 
 Everything it starts is stopped and removed at the end, also on Ctrl-C or a
@@ -130,9 +135,13 @@ class Bench:
         self.short = f"/run/bb{os.getpid()}"
         os.makedirs(self.short, exist_ok=True)
         octet = 200 + os.getpid() % 50
-        self.subnets = {"berth": f"10.{octet}.0.0/22", "containerd": f"10.{octet}.4.0/22"}
+        # "floor": the CNI chain run by hand (cni_floor).
+        self.subnets = {"berth": f"10.{octet}.0.0/22", "containerd": f"10.{octet}.4.0/22",
+                        "floor": f"10.{octet}.8.0/22"}
         self.bridges = {"berth": f"bb{os.getpid() % 100000}b",
-                        "containerd": f"bb{os.getpid() % 100000}c"}
+                        "containerd": f"bb{os.getpid() % 100000}c",
+                        "floor": f"bb{os.getpid() % 100000}f"}
+        self.netns = []
         self.children = []
         self.results = {}
         self.berth_socket = os.path.join(self.work, "berth", "run", "berth.sock")
@@ -145,6 +154,12 @@ class Bench:
         self.out_dir = os.path.abspath(args.out or os.path.join(self.build, "bench-results"))
 
     # ------------------------------------------------------------ set-up
+    @staticmethod
+    def oci_handlers():
+        """The handlers compared, by the name both daemons give them: berth-bench
+        with several endpoints sends one --runtime-handler to all."""
+        return [("runc", RUNC)] + ([("crun", CRUN)] if CRUN else [])
+
     def spawn(self, argv, log_name, **kwargs):
         # A session of its own: Ctrl-C in the terminal reaches this script
         # (and berth-bench), never the daemons that the clean-up still needs.
@@ -204,14 +219,18 @@ class Bench:
         os.makedirs(directory, exist_ok=True)
         with open(os.path.join(directory, "10-bench.conflist"), "w") as f:
             json.dump(conflist, f, indent=2)
+        return conflist
 
     def start_berthd(self):
         root = os.path.join(self.work, "berth")
         os.makedirs(root)
         self.cni_config("berth", os.path.join(root, "net.d"))
-        runtimes = f'[berth.runtime.runtimes.runc]\nruntime_root = "{self.short}/runc"\n'
-        if CRUN:
-            runtimes += f'[berth.runtime.runtimes.crun]\nruntime_root = "{self.short}/crun"\n'
+        # Both handlers in full, whatever berthd's built-in ones and its
+        # default handler are: every berth-bench run names its handler.
+        runtimes = ""
+        for name, binary in self.oci_handlers():
+            runtimes += (f'[berth.runtime.runtimes.{name}]\nruntime_type = "oci"\n'
+                         f'runtime_path = "{binary}"\nruntime_root = "{self.short}/{name}"\n')
         if SHIM_RUNC_V2:
             runtimes += (f'[berth.runtime.runtimes.shim]\nruntime_type = "vm"\n'
                          f'runtime_path = "{SHIM_RUNC_V2}"\n')
@@ -238,6 +257,15 @@ class Bench:
             f.write(f'server = "http://{self.registry}"\n\n[host."http://{self.registry}"]\n'
                     f'  capabilities = ["pull", "resolve"]\n')
         cri = '[plugins."io.containerd.grpc.v1.cri"'
+        # The same shim driving crun: containerd's CRI and berthd then run
+        # the same runtime for a handler of the same name.
+        crun_runtime = "" if not CRUN else f"""{cri}.containerd.runtimes.crun]
+  runtime_type = "io.containerd.runc.v2"
+{cri}.containerd.runtimes.crun.options]
+  BinaryName = "{CRUN}"
+  Root = "{self.short}/cc"
+  SystemdCgroup = false
+"""
         with open(os.path.join(root, "config.toml"), "w") as f:
             f.write(f"""version = 2
 root = "{root}/root"
@@ -267,7 +295,7 @@ oom_score = 0
   BinaryName = "{RUNC}"
   Root = "{self.short}/cd"
   SystemdCgroup = false
-{cri}.containerd.runtimes.shim]
+{crun_runtime}{cri}.containerd.runtimes.shim]
   runtime_type = "io.containerd.runc.v2"
 {cri}.registry]
   config_path = "{root}/certs.d"
@@ -340,8 +368,10 @@ oom_score = 0
                                                                             "pid": 1}}}}, f)
         with open(os.path.join(files, "container.json"), "w") as f:
             json.dump({"metadata": {"name": "probe"}, "image": {"image": self.image},
-                       "command": ["/bin/true"]}, f)
-        pod = run(ctl + ["runp", f"{files}/pod.json"], capture_output=True,
+                       "command": ["/bin/true"],
+                       "linux": {"security_context": {"namespace_options": {"network": 2,
+                                                                            "pid": 1}}}}, f)
+        pod = run(ctl + ["runp", "-r", "runc", f"{files}/pod.json"], capture_output=True,
                   text=True).stdout.strip()
         try:
             cid = run(ctl + ["create", pod, f"{files}/container.json", f"{files}/pod.json"],
@@ -420,7 +450,7 @@ oom_score = 0
         quiet([RUNC, "--root", runc_root, "delete", "-f", "bbexec"])
         if CRUN:
             quiet([CRUN, "--root", crun_root, "delete", "-f", "bbexec"])
-        self.results["floors"] = {k: v for k, v in samples.items() if v}
+        self.results.setdefault("floors", {}).update({k: v for k, v in samples.items() if v})
 
     def monitor_memory(self):
         """berth-conmon and Debian's conmon, each supervising the same
@@ -480,6 +510,106 @@ oom_score = 0
                    "VmRSS_kb": statistics.mean(v["VmRSS"] for v in values)}
             for kind, values in figures.items() if values}
 
+    def verify_handlers(self):
+        """Runs a container through each handler of each daemon and asks the
+        runtimes which of them owns it: runc keeps state.json, crun a status
+        file, and neither reads the other's. A handler that ran the wrong
+        runtime would make its comparison meaningless, so that fails the run."""
+        ctl = [self.berthctl, "-t", "60s"]
+        files = os.path.join(self.work, "handler-probe")
+        os.makedirs(files, exist_ok=True)
+        namespaces = {"network": 0, "pid": 1, "ipc": 0}
+        daemons = [("berthd", self.berth_socket, lambda h: f"{self.short}/{h}")]
+        if self.with_containerd:
+            # The shim's Root, below which containerd keeps a directory per namespace.
+            roots = {"runc": f"{self.short}/cd", "crun": f"{self.short}/cc"}
+            daemons.append(("containerd", self.containerd_socket,
+                            lambda h: f"{roots[h]}/k8s.io"))
+        verified = {}
+        for daemon, socket_path, root_of in daemons:
+            for handler, _ in self.oci_handlers():
+                name = f"probe-{daemon}-{handler}"
+                with open(os.path.join(files, f"{name}.json"), "w") as f:
+                    json.dump({"metadata": {"name": name, "namespace": "berth-bench",
+                                            "uid": name},
+                               "log_directory": files,
+                               "linux": {"security_context": {
+                                   "namespace_options": namespaces}}}, f)
+                with open(os.path.join(files, f"{name}-ctr.json"), "w") as f:
+                    json.dump({"metadata": {"name": "probe"}, "image": {"image": self.image},
+                               "command": ["/bin/sleep", "60"], "log_path": f"{name}.log",
+                               "linux": {"security_context": {
+                                   "namespace_options": namespaces}}}, f)
+                endpoint = ctl + ["-r", f"unix://{socket_path}"]
+                pod = run(endpoint + ["runp", "-r", handler, f"{files}/{name}.json"],
+                          capture_output=True, text=True).stdout.strip()
+                try:
+                    cid = run(endpoint + ["create", pod, f"{files}/{name}-ctr.json",
+                                          f"{files}/{name}.json"],
+                              capture_output=True, text=True).stdout.strip()
+                    run(endpoint + ["start", cid], capture_output=True)
+                    owners = [runtime for runtime, binary in self.oci_handlers()
+                              if subprocess.run([binary, "--root", root_of(handler), "state",
+                                                 cid], capture_output=True).returncode == 0]
+                finally:
+                    quiet(endpoint + ["rmp", "-f", pod], report=True)
+                verified.setdefault(daemon, {})[handler] = owners
+                if owners != [handler]:
+                    raise RuntimeError(f"{daemon}'s handler {handler} ran its container with "
+                                       f"{owners or 'no runtime found'} (state in "
+                                       f"{root_of(handler)})")
+        self.results["handlers"] = verified
+        log("handlers verified: " + ", ".join(
+            f"{d}/{h} runs {o[0]}" for d, hs in verified.items() for h, o in hs.items()))
+
+    def cni_floor(self):
+        """The CNI chain of the daemons' conflist (bridge with host-local,
+        portmap, loopback; a bridge and subnet of its own) run by hand as a
+        runtime runs it: ADD plugin by plugin into a fresh network namespace,
+        each getting the previous result, then DEL in reverse order, each
+        getting the final result. Both are timed; the namespace is made and
+        removed outside the timing."""
+        conflist = self.cni_config("floor", os.path.join(self.work, "floor-net.d"))
+        count = max(3, self.args.floor_iterations // 4)
+        samples = {"CNI ADD, bench conflist": [], "CNI DEL, bench conflist": []}
+
+        def invoke(command, plugin, netns, cid, prev):
+            config = dict(plugin, name=conflist["name"], cniVersion=conflist["cniVersion"])
+            if prev is not None:
+                config["prevResult"] = prev
+            env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=cid,
+                       CNI_NETNS=f"/run/netns/{netns}", CNI_IFNAME="eth0", CNI_PATH=CNI_BIN)
+            result = subprocess.run([os.path.join(CNI_BIN, plugin["type"])],
+                                    input=json.dumps(config), capture_output=True, text=True,
+                                    env=env)
+            if result.returncode != 0:
+                raise RuntimeError(f"CNI {command} {plugin['type']}: "
+                                   f"{result.stdout.strip()} {result.stderr.strip()}")
+            return json.loads(result.stdout) if result.stdout.strip() else prev
+
+        for i in range(count + 1):  # the first is a warm-up
+            netns = f"bbcni{os.getpid()}x{i}"
+            cid = f"bbcnifloor{os.getpid()}x{i}"
+            run(["ip", "netns", "add", netns])
+            self.netns.append(netns)
+            try:
+                start = time.monotonic()
+                result = None
+                for plugin in conflist["plugins"]:
+                    result = invoke("ADD", plugin, netns, cid, result)
+                added = (time.monotonic() - start) * 1000
+                start = time.monotonic()
+                for plugin in reversed(conflist["plugins"]):
+                    invoke("DEL", plugin, netns, cid, result)
+                deleted = (time.monotonic() - start) * 1000
+            finally:
+                quiet(["ip", "netns", "delete", netns], report=True)
+                self.netns.remove(netns)
+            if i > 0:
+                samples["CNI ADD, bench conflist"].append(added)
+                samples["CNI DEL, bench conflist"].append(deleted)
+        self.results.setdefault("floors", {}).update(samples)
+
     # ------------------------------------------------------------ berth-bench
     def berth_bench(self, name, endpoints, extra):
         out = os.path.join(self.out_dir, f"{name}.json")
@@ -502,11 +632,13 @@ oom_score = 0
         endpoints.append(("berthd", self.berth_socket))
         common = ["-n", str(a.iterations), "--rounds", str(a.rounds), "-w", "2",
                   "--stop-timeout", "10"]
-        self.berth_bench("suite", endpoints,
-                         common + ["-s", "pod,container,scratch,exec,list,pull"])
-        if CRUN:
-            self.berth_bench("crun", [("berthd-crun", self.berth_socket)],
-                             common + ["-s", "container", "--runtime-handler", "crun"])
+        # One run per handler, both daemons with the handler of that name:
+        # berthd-runc against containerd-runc, berthd-crun against
+        # containerd-crun. list and pull do not depend on the runtime.
+        for handler, _ in self.oci_handlers():
+            scenarios = "pod,container,scratch,exec" + (",list,pull" if handler == "runc" else "")
+            self.berth_bench(f"suite-{handler}", endpoints,
+                             common + ["-s", scenarios, "--runtime-handler", handler])
         if SHIM_RUNC_V2:
             # The VM path: both daemons drive containerd-shim-runc-v2.
             self.berth_bench("vm", endpoints,
@@ -514,7 +646,7 @@ oom_score = 0
         if a.pods > 0:
             self.berth_bench("density", endpoints,
                              ["-s", "density", "--pods", str(a.pods), "-c", str(a.concurrency),
-                              "--hold", "5"])
+                              "--hold", "5", "--runtime-handler", "runc"])
 
     # ------------------------------------------------------------ summary
     def p50(self, name, scenario, endpoint, operation):
@@ -529,6 +661,57 @@ oom_score = 0
                     return result["operations"].get(operation, {}).get("p50_ms")
         return None
 
+    # What each handler's comparison reports: (label, scenario, operation).
+    HANDLER_COMPARISONS = [
+        ("pod lifecycle (run+status+stop+remove)", "pod", "pod lifecycle (all four)"),
+        ("CreateContainer+StartContainer", "container", "CreateContainer+StartContainer"),
+        ("container lifecycle (all five)", "container", "container lifecycle (all five)"),
+        ("scratch: pod to running container", "scratch", "scratch: pod to running container"),
+        ("ExecSync", "exec", "ExecSync"),
+        ("StopPodSandbox", "pod", "StopPodSandbox"),
+    ]
+
+    def handler_comparisons(self, floors):
+        """Per handler: berthd's and containerd's p50 and their ratio for each
+        comparison, and StopPodSandbox less the CNI DEL floor."""
+        cni_del = floors.get("CNI DEL, bench conflist")
+        handlers = {}
+        for handler, _ in self.oci_handlers():
+            name = f"suite-{handler}"
+            if name not in self.results:
+                continue
+            entry = {"ratios": {}, "p50_ms": {}}
+            for label, scenario, operation in self.HANDLER_COMPARISONS:
+                berthd = self.p50(name, scenario, "berthd", operation)
+                containerd = (self.p50(name, scenario, "containerd", operation)
+                              if self.with_containerd else None)
+                entry["p50_ms"][label] = {"berthd": berthd, "containerd": containerd}
+                entry["ratios"][label] = (berthd / containerd if berthd is not None
+                                          and containerd else None)
+            stop = entry["p50_ms"]["StopPodSandbox"]
+            entry["cni_del_floor_ms"] = cni_del
+            for daemon in ("berthd", "containerd"):
+                entry[f"{daemon}_stop_pod_minus_cni_del_ms"] = (
+                    stop[daemon] - cni_del if stop[daemon] is not None and cni_del is not None
+                    else None)
+            handlers[handler] = entry
+        return handlers
+
+    @staticmethod
+    def print_handler_comparisons(handlers):
+        fmt = lambda v: "-" if v is None else f"{v:.2f}"
+        for handler, entry in handlers.items():
+            print(f"\n== berthd-{handler} / containerd-{handler} (p50 ms; both daemons' "
+                  f"handler \"{handler}\") ==")
+            print(f"  {'operation':42}{'containerd':>11}{'berthd':>10}{'ratio':>8}")
+            for label, values in entry["p50_ms"].items():
+                ratio = entry["ratios"][label]
+                print(f"  {label:42}{fmt(values['containerd']):>11}{fmt(values['berthd']):>10}"
+                      f"{'-' if ratio is None else f'{ratio:.2f}x':>8}")
+            print(f"  {'StopPodSandbox less CNI DEL (' + fmt(entry['cni_del_floor_ms']) + ' ms)':42}"
+                  f"{fmt(entry['containerd_stop_pod_minus_cni_del_ms']):>11}"
+                  f"{fmt(entry['berthd_stop_pod_minus_cni_del_ms']):>10}")
+
     def summary(self):
         rows = []
         floors = {k: statistics.median(v) for k, v in self.results.get("floors", {}).items()}
@@ -542,32 +725,32 @@ oom_score = 0
                          "met" if ratio <= limit else "MISSED", note))
 
         ctr = self.with_containerd
-        versus = lambda s, op: (self.p50("suite", s, "berthd", op),
-                                self.p50("suite", s, "containerd", op) if ctr else None)
+        versus = lambda s, op: (self.p50("suite-runc", s, "berthd", op),
+                                self.p50("suite-runc", s, "containerd", op) if ctr else None)
         target("RunPodSandbox vs containerd", *versus("pod", "RunPodSandbox"), 0.25)
         target("Create+Start (runc) vs runc run",
-               self.p50("suite", "container", "berthd", "CreateContainer+StartContainer"),
+               self.p50("suite-runc", "container", "berthd", "CreateContainer+StartContainer"),
                floors.get("runc run true"), 1.2)
         target("Create+Start (crun) vs crun run",
-               self.p50("crun", "container", "berthd-crun", "CreateContainer+StartContainer"),
+               self.p50("suite-crun", "container", "berthd", "CreateContainer+StartContainer"),
                floors.get("crun run true"), 1.5)
         # The same, against runc/crun running the spec berthd generates (what
         # the runtime itself costs for a CRI container): for the analysis.
         target("(info) Create+Start (runc) vs Berth's spec",
-               self.p50("suite", "container", "berthd", "CreateContainer+StartContainer"),
+               self.p50("suite-runc", "container", "berthd", "CreateContainer+StartContainer"),
                floors.get("runc run true, Berth's spec"), 1.2)
         target("(info) Create+Start (crun) vs Berth's spec",
-               self.p50("crun", "container", "berthd-crun", "CreateContainer+StartContainer"),
+               self.p50("suite-crun", "container", "berthd", "CreateContainer+StartContainer"),
                floors.get("crun run true, Berth's spec"), 1.5)
         target("(info) Create+Start (runc) vs create+start",
-               self.p50("suite", "container", "berthd", "CreateContainer+StartContainer"),
+               self.p50("suite-runc", "container", "berthd", "CreateContainer+StartContainer"),
                floors.get("runc create+start, Berth's spec"), 1.2)
         target("(info) Create+Start (crun) vs create+start",
-               self.p50("crun", "container", "berthd-crun", "CreateContainer+StartContainer"),
+               self.p50("suite-crun", "container", "berthd", "CreateContainer+StartContainer"),
                floors.get("crun create+start, Berth's spec"), 1.5)
         target("scratch to running vs containerd",
                *versus("scratch", "scratch: pod to running container"), 0.3)
-        target("ExecSync true vs runc exec", self.p50("suite", "exec", "berthd", "ExecSync"),
+        target("ExecSync true vs runc exec", self.p50("suite-runc", "exec", "berthd", "ExecSync"),
                floors.get("runc exec true"), 1.3)
         for scenario, operation in [("pod", "PodSandboxStatus"), ("pod", "StopPodSandbox"),
                                     ("pod", "RemovePodSandbox"), ("container", "CreateContainer"),
@@ -591,8 +774,10 @@ oom_score = 0
                    self.p50("vm", scenario, "berthd", operation),
                    self.p50("vm", scenario, "containerd", operation) if ctr else None, 1.0)
 
+        handlers = self.handler_comparisons(floors)
+
         memory = []
-        suite = self.results.get("suite", {})
+        suite = self.results.get("suite-runc", {})
         idle = next((e["daemon_rss_kb_idle"] for e in suite.get("endpoints", [])
                      if e["label"] == "berthd"), None)
         fresh = self.results.get("fresh", {})
@@ -640,6 +825,7 @@ oom_score = 0
             verdict = "n/a" if value is None else ("met" if value <= limit else "MISSED")
             shown = "-" if value is None else f"{value / 1024:.1f} MiB"
             print(f"  {what:46}{shown:>12}   limit {limit / 1024:.1f} MiB  {verdict}")
+        self.print_handler_comparisons(handlers)
         errors = {name: doc.get("errors", 0) for name, doc in self.results.items()
                   if isinstance(doc, dict) and "errors" in doc}
         if density:
@@ -657,7 +843,7 @@ oom_score = 0
                               f"{start.get('p99_ms', 0):.0f} ms), teardown "
                               f"{one['teardown_wall_s']:.2f} s (p99 {down.get('p99_ms', 0):.0f}"
                               f" ms), errors {errors_here}")
-        floor_rtt = {name: self.p50("suite", "list", name, "Version (gRPC round-trip floor)")
+        floor_rtt = {name: self.p50("suite-runc", "list", name, "Version (gRPC round-trip floor)")
                      for name in ("containerd", "berthd")}
         print("\ngRPC round trip (Version, p50 ms), the floor of the status and list calls: " +
               ", ".join(f"{k} {v:.2f}" for k, v in floor_rtt.items() if v is not None))
@@ -665,7 +851,8 @@ oom_score = 0
         print(f"raw results: {self.out_dir}/*.json")
         with open(os.path.join(self.out_dir, "summary.json"), "w") as f:
             json.dump({"floors": self.results.get("floors"), "monitors": monitors,
-                       "fresh": fresh,
+                       "fresh": fresh, "handlers_verified": self.results.get("handlers"),
+                       "handlers": handlers,
                        "targets": rows, "memory": memory, "errors": errors}, f, indent=2)
         return all(v == 0 for v in errors.values())
 
@@ -701,6 +888,8 @@ oom_score = 0
                                          capture_output=True, text=True)
                 for cid in listing.stdout.split():
                     quiet([runtime, "--root", root, "delete", "-f", cid])
+        for netns in self.netns:
+            quiet(["ip", "netns", "delete", netns], report=True)
         self.unmount_below(self.work, self.short)
         # The parent cgroup of the floor's containers (theirs go with them).
         if getattr(self, "floor_cgroup", None):
@@ -779,8 +968,10 @@ oom_score = 0
             self.start_containerd()
         else:
             log("containerd is not installed (make bench-deps): berthd alone")
-        log("floors: runc/crun run and exec")
+        log("floors: runc/crun run and exec, the CNI chain")
         self.floors()
+        self.cni_floor()
+        self.verify_handlers()
         log("monitor memory: berth-conmon and conmon")
         self.monitor_memory()
         self.suite()

@@ -3,6 +3,10 @@
 // endpoint that does not answer, and a run whose calls fail.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "berthd_instance.hpp"
@@ -88,6 +92,31 @@ TEST_F(BenchCliTest, PodAndContainerScenariosReportEveryOperation) {
     }
     EXPECT_GT(document.at("scenarios").at(1).at("results").at(0).at("daemon_rss_kb").at("max"), 0);
     // Everything it made is gone again.
+    EXPECT_EQ(pods_left(), 0u);
+}
+
+// kubelet's layout: the pod's log directory <namespace>_<name>_<uid> with a
+// directory per container holding <restart count>.log, and a pod cgroup below
+// the cgroup root that berth-bench makes first and removes at the end.
+TEST_F(BenchCliTest, PodsGetKubeletsLogLayoutAndTheirCgroupsAreRemoved) {
+    namespace fs = std::filesystem;
+    const fs::path logs = files_ / "logs";
+    const std::string cgroup_root = "/berth-bench-test-" + std::to_string(::getpid());
+    const auto result = bench("-r " + endpoint() + " -s scratch -n 1 --rounds 1 -w 0 --log-dir " +
+                              logs.string() + " --cgroup-root " + cgroup_root);
+    ASSERT_EQ(result.exit_code, 0) << result.output << berthd_.log();
+    std::size_t pod_directories = 0;
+    for (const auto& entry : fs::directory_iterator(logs)) {
+        const auto name = entry.path().filename().string();
+        EXPECT_EQ(name.rfind("berth-bench_bench-scratch-", 0), 0u) << name;
+        EXPECT_TRUE(fs::exists(entry.path() / "work" / "0.log")) << entry.path();
+        ++pod_directories;
+    }
+    EXPECT_EQ(pod_directories, 1u);
+    for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup")) {
+        EXPECT_FALSE(fs::exists(hierarchy.path() / cgroup_root.substr(1)))
+            << hierarchy.path() << " still has " << cgroup_root;
+    }
     EXPECT_EQ(pods_left(), 0u);
 }
 

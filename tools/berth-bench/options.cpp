@@ -120,6 +120,14 @@ int parse_options(int argc, char** argv, Options& options) {
                    "pull: image to pull and remove, repeatable (default: --image)");
     app.add_flag("--host-network", options.host_network,
                  "pods share the node's network namespace (no CNI)");
+    app.add_option("--cgroup-root", options.cgroup_root,
+                   "pods' cgroups go below <root>/kubepods/besteffort (\"\": no cgroup_parent)")
+        ->default_str(options.cgroup_root);
+    app.add_option("--cgroup-driver", options.cgroup_driver,
+                   "cgroupfs (a path, made and removed by berth-bench) or systemd (a slice "
+                   "name); must match the endpoints' cgroup manager")
+        ->default_str(options.cgroup_driver)
+        ->check(CLI::IsMember({"cgroupfs", "systemd"}));
     app.add_option("--timeout", timeout_seconds, "deadline of each call, seconds")
         ->default_val(timeout_seconds)
         ->check(CLI::PositiveNumber);

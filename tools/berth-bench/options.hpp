@@ -44,6 +44,11 @@ struct Options {
     double hold_seconds = 5;
     std::vector<std::string> pull_images;
     bool host_network = false;
+    // kubelet's --cgroup-root and --cgroup-driver: pods get the cgroup
+    // "<root>/kubepods/besteffort/pod<uid>" (or its slice). Not kubelet's own
+    // root "/": a kubelet on the same node removes pod cgroups it does not know.
+    std::string cgroup_root = "/berth-bench";
+    std::string cgroup_driver = "cgroupfs";
     std::chrono::seconds timeout{120};
     std::string json_file;
     std::string log_dir;  // "" = a temporary directory of the run's own

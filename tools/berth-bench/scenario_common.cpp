@@ -68,8 +68,9 @@ bool start_pod_with_container(ScenarioEnv& env, Recorder& recorder, const std::s
     const auto ran = env.cri.run_pod(out.config, env.options.runtime_handler, &out.pod_id);
     if (!note("RunPodSandbox", ran))
         return false;
-    const auto created = env.cri.create_container(
-        out.pod_id, out.config, env.workload.container_config("work"), &out.container_id);
+    const auto created = env.cri.create_container(out.pod_id, out.config,
+                                                  env.workload.container_config(out.config, "work"),
+                                                  &out.container_id);
     if (!note("CreateContainer", created)) {
         remove_pod_untimed(env, recorder, out.pod_id);
         return false;

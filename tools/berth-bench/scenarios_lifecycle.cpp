@@ -64,7 +64,7 @@ public:
             name += std::to_string(names_++);
             std::string id;
             const auto created = env_.cri.create_container(
-                pod_id, pod_config, env_.workload.container_config(name), &id);
+                pod_id, pod_config, env_.workload.container_config(pod_config, name), &id);
             if (!record(recorder, "CreateContainer", created)) {
                 if (!id.empty())
                     record_untimed(recorder, "teardown: RemoveContainer",

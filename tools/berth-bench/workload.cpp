@@ -52,7 +52,11 @@ bool interrupted() {
     return g_interrupted.load();
 }
 
-Workload::Workload(const Options& options) : options_(options), run_id_(random_hex(8)) {
+Workload::Workload(const Options& options)
+    : options_(options),
+      run_id_(random_hex(8)),
+      cgroup_driver_(options.cgroup_driver == "systemd" ? CgroupDriver::Systemd
+                                                        : CgroupDriver::Cgroupfs) {
     if (options_.log_dir.empty()) {
         std::string pattern = (fs::temp_directory_path() / "berth-bench-XXXXXX").string();
         if (::mkdtemp(pattern.data()) == nullptr) {
@@ -74,39 +78,40 @@ Workload::~Workload() {
 
 v1::PodSandboxConfig Workload::pod_config(const std::string& scenario) {
     const int number = counter_++;
-    const std::string name = "bench-" + scenario + "-" + run_id_ + "-" + std::to_string(number);
-    v1::PodSandboxConfig config;
-    auto& metadata = *config.mutable_metadata();
-    metadata.set_name(name);
-    metadata.set_namespace_("berth-bench");
-    metadata.set_uid(run_id_ + random_hex(24));
-    metadata.set_attempt(0);
-    config.set_hostname(name.substr(0, 63));
-    const std::string log_directory = log_dir_ + "/" + metadata.uid();
-    fs::create_directories(log_directory);
-    config.set_log_directory(log_directory);
-    config.mutable_dns_config()->add_servers("127.0.0.1");
-    (*config.mutable_labels())["berth-bench/run"] = run_id_;
-    (*config.mutable_labels())["berth-bench/scenario"] = scenario;
-    auto& namespaces =
-        *config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
-    // kubelet's defaults: pod network and IPC, a PID namespace per container.
-    namespaces.set_network(options_.host_network ? v1::NODE : v1::POD);
-    namespaces.set_pid(v1::CONTAINER);
-    namespaces.set_ipc(v1::POD);
+    PodIdentity pod;
+    pod.name = "bench-" + scenario + "-" + run_id_ + "-" + std::to_string(number);
+    pod.namespace_ = "berth-bench";
+    pod.uid = run_id_ + random_hex(24);
+    PodSettings settings;
+    settings.host_network = options_.host_network;
+    settings.log_root = log_dir_;
+    settings.cgroup_parent = pod_cgroup_parent(options_.cgroup_root, cgroup_driver_, pod.uid);
+    settings.dns_servers = {"127.0.0.1"};
+    settings.extra_labels = {{"berth-bench/run", run_id_}, {"berth-bench/scenario", scenario}};
+    auto config = kubelet_pod_config(pod, settings);
+    fs::create_directories(config.log_directory());
+    // With systemd, kubelet asks systemd for the slice; the runtimes' own
+    // systemd driver makes it here.
+    if (cgroup_driver_ == CgroupDriver::Cgroupfs && !settings.cgroup_parent.empty()) {
+        const auto problem = cgroups_.create(settings.cgroup_parent);
+        if (!problem.empty() && !cgroup_warned_.exchange(true)) {
+            std::fprintf(stderr, "berth-bench: pod cgroups left to the runtimes: %s\n",
+                         problem.c_str());
+        }
+    }
     return config;
 }
 
-v1::ContainerConfig Workload::container_config(const std::string& name) const {
-    v1::ContainerConfig config;
-    config.mutable_metadata()->set_name(name);
-    config.mutable_metadata()->set_attempt(0);
-    config.mutable_image()->set_image(options_.image);
-    config.add_command("sh");
-    config.add_command("-c");
-    config.add_command(options_.command);
-    config.set_log_path(name + "_0.log");
-    (*config.mutable_labels())["berth-bench/run"] = run_id_;
+v1::ContainerConfig Workload::container_config(const v1::PodSandboxConfig& pod,
+                                               const std::string& name) {
+    ContainerSpec spec;
+    spec.name = name;
+    spec.image = options_.image;
+    spec.command = {"sh", "-c", options_.command};
+    spec.extra_labels = {{"berth-bench/run", run_id_}};
+    auto config = kubelet_container_config(pod, spec);
+    // kubelet makes the container's log directory before CreateContainer.
+    fs::create_directories((fs::path(pod.log_directory()) / config.log_path()).parent_path());
     return config;
 }
 

@@ -1,6 +1,7 @@
-// What berth-bench asks the runtimes to run: pod and container configs like
-// kubelet's (pod network, a PID namespace per container, log directories it
-// creates itself), unique names, and the worker threads that drive them.
+// What berth-bench asks the runtimes to run: pod and container configs as
+// kubelet builds them (kubelet_config.hpp), with the log directories and pod
+// cgroups kubelet would make first, unique names, and the worker threads that
+// drive them.
 #pragma once
 
 #include <atomic>
@@ -8,7 +9,9 @@
 #include <string>
 
 #include "berth/cri_api.hpp"
+#include "kubelet_config.hpp"
 #include "options.hpp"
+#include "pod_cgroups.hpp"
 
 namespace berth::bench {
 
@@ -26,9 +29,12 @@ public:
     Workload& operator=(const Workload&) = delete;
 
     // A pod config with a name and uid no other pod of any run has, and its
-    // log directory created (as kubelet does before RunPodSandbox).
+    // log directory and cgroup created (as kubelet does before
+    // RunPodSandbox). Thread-safe.
     runtime::v1::PodSandboxConfig pod_config(const std::string& scenario);
-    runtime::v1::ContainerConfig container_config(const std::string& name) const;
+    // A container of `pod`, its log directory created. Thread-safe.
+    runtime::v1::ContainerConfig container_config(const runtime::v1::PodSandboxConfig& pod,
+                                                  const std::string& name);
 
     const std::string& run_id() const { return run_id_; }
 
@@ -38,6 +44,10 @@ private:
     std::string log_dir_;
     bool log_dir_is_ours_ = false;
     std::atomic<int> counter_{0};
+    CgroupDriver cgroup_driver_ = CgroupDriver::Cgroupfs;
+    // Removes the pods' cgroups when the run is over (the pods are gone).
+    PodCgroups cgroups_;
+    std::atomic<bool> cgroup_warned_{false};
 };
 
 // Runs body(worker, iteration) for iterations 0..count-1 on `workers`
