@@ -27,6 +27,9 @@
 #include "grpc_connection_feeder.hpp"
 #include "journal_stream.hpp"
 #include "logging.hpp"
+#include "memory/activity_interceptor.hpp"
+#include "memory/idle_trimmer.hpp"
+#include "memory/malloc_release.hpp"
 #include "metrics/metrics_endpoint.hpp"
 #include "metrics/rpc_interceptor.hpp"
 #include "metrics/scrape.hpp"
@@ -144,6 +147,8 @@ UnixListener open_listener(const config::Config& config) {
 }  // namespace
 
 int run_daemon(const config::LoadOptions& options) {
+    // Before any thread exists, so that no thread has an arena of its own yet.
+    memory::limit_malloc_arenas();
     config::Config initial;
     try {
         initial = config::load(options);
@@ -190,6 +195,9 @@ int run_daemon(const config::LoadOptions& options) {
     // Declared before everything it bounds: destroyed last, it covers
     // their teardown too.
     std::optional<ShutdownDeadline> shutdown_deadline;
+    // Before the state: streaming sessions report their end to it.
+    memory::IdleTrimmer trimmer(memory::IdleTrimmer::kQuiet, memory::IdleTrimmer::kMaxInterval,
+                                memory::release_free_heap);
     server::ServerState state(holder, unpack_helper, conmon);
     // Every image and pod on disk is known before the first request is served.
     try {
@@ -208,6 +216,7 @@ int run_daemon(const config::LoadOptions& options) {
                                                 state.containers().on_exit(id);
                                         });
     state.containers().restore();
+    state.streaming().set_session_ended_observer([&trimmer] { trimmer.activity(); });
     try {
         const auto& api = initial.api;
         state.streaming().start({api.stream_address, static_cast<int>(api.stream_port),
@@ -242,7 +251,9 @@ int run_daemon(const config::LoadOptions& options) {
     builder.RegisterService(&berth_image_service);
     builder.SetMaxReceiveMessageSize(static_cast<int>(initial.api.grpc_max_recv_msg_size));
     builder.SetMaxSendMessageSize(static_cast<int>(initial.api.grpc_max_send_msg_size));
-    builder.experimental().SetInterceptorCreators(metrics::rpc_interceptors(state.metrics().rpcs));
+    auto interceptors = metrics::rpc_interceptors(state.metrics().rpcs);
+    interceptors.push_back(std::make_unique<memory::ActivityInterceptorFactory>(trimmer));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
     if (!grpc_server) {
         spdlog::critical("cannot start: the gRPC server did not start");

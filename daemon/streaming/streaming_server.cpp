@@ -256,6 +256,8 @@ struct StreamingServer::Callbacks {
         // gets a thread of its own.
         std::thread([server, socket, handle, moved = std::move(connection)]() mutable {
             server->run_session(std::move(moved));
+            if (server->session_ended_observer_)
+                server->session_ended_observer_();
             std::lock_guard lock(server->sessions_mutex_);
             server->session_fds_.erase(socket);
             MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -45,6 +46,12 @@ public:
     // StatusError: UNAVAILABLE while not running, RESOURCE_EXHAUSTED.
     std::string url_for(StreamRequest request);
 
+    // Called on the session's thread as each session ends (berthd's idle
+    // trimmer counts it as activity). Set before start().
+    void set_session_ended_observer(std::function<void()> observer) {
+        session_ended_observer_ = std::move(observer);
+    }
+
     TokenCache& tokens() { return tokens_; }
     int active_sessions() const;
 
@@ -60,6 +67,7 @@ private:
     std::string base_url_;
     std::string tls_cert_;
     std::string tls_key_;
+    std::function<void()> session_ended_observer_;
 
     mutable std::mutex sessions_mutex_;
     std::condition_variable sessions_ended_;
