@@ -80,11 +80,14 @@ unpack_root() {
     tar -C "$1" -xf "$TARBALL" || { log "cannot unpack $TARBALL"; exit 1; }
 }
 
-# install_berth ROOT LOGFILE: Berth, installed as `make install` does it;
-# sets PREFIX to the installation prefix.
+# install_berth ROOT LOGFILE [CMAKE_INSTALL_OPTION...]: Berth, installed as
+# `make install` does it; sets PREFIX to the installation prefix.
 install_berth() {
-    log "installing Berth into the root (cmake --install, DESTDIR)"
-    DESTDIR=$1 cmake --install "$BUILD_DIR" >"$2" 2>&1 || { cat "$2" >&2; exit 1; }
+    local root=$1 logfile=$2
+    shift 2
+    log "installing Berth into the root (cmake --install $*, DESTDIR)"
+    DESTDIR=$root cmake --install "$BUILD_DIR" "$@" >"$logfile" 2>&1 \
+        || { cat "$logfile" >&2; exit 1; }
     PREFIX=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$BUILD_DIR/CMakeCache.txt")
     PREFIX=${PREFIX:-/usr/local}
 }
