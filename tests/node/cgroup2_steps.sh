@@ -29,7 +29,14 @@ write_container_config() {  # write_container_config NAME MEMORY COMMAND...
     local name=$1 memory=$2
     shift 2
     local command
-    command=$(jq -cn '$ARGS.positional' --args "$@")
+    # Each argument quoted by jq on its own: given as arguments, jq would
+    # take a "-c" among them for its own option.
+    local argument
+    command=""
+    for argument in "$@"; do
+        command+=${command:+,}$(printf '%s' "$argument" | jq -Rs .)
+    done
+    command="[$command]"
     cat >"$STATE/$name.json" <<EOF
 {"metadata": {"name": "$name"}, "image": {"image": "busybox:multi"},
  "command": $command, "log_path": "$name.log",
@@ -121,7 +128,11 @@ step_limits() {
         || fail "create: $container"
     echo "$container" >"$STATE/container"
     ctl start "$container" || fail "start failed"
-    [ "$(container_state "$container")" = CONTAINER_RUNNING ] || fail "the container is not running"
+    if [ "$(container_state "$container")" != CONTAINER_RUNNING ]; then
+        ctl inspect "$container" | jq -c '.status | {state, exitCode, reason, message}'
+        ctl logs "$container" || true
+        fail "the container is not running"
+    fi
     pid=$(ctl inspect "$container" | jq -r '.info.pid')
     dir=$(process_cgroup_dir "$pid") || fail "no unified cgroup for pid $pid"
     echo "$dir" >"$STATE/container_cgroup"
@@ -131,7 +142,12 @@ step_limits() {
         *) fail "the container's cgroup is not below $PARENT_PATH" ;;
     esac
     if [ "$MANAGER" = systemd ]; then
-        [ "${dir##*/}" = "berth-$container.scope" ] || fail "not in the scope berth-$container.scope"
+        # runc puts the process in the scope itself, crun in a leaf
+        # "container" below it (so that the delegated scope may have children).
+        case "$dir" in
+            */berth-$container.scope | */berth-$container.scope/*) ;;
+            *) fail "not in the scope berth-$container.scope" ;;
+        esac
         [ "$(systemctl show -p ActiveState --value "berth-$container.scope")" = active ] \
             || fail "berth-$container.scope is not an active unit"
     fi

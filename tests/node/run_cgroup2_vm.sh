@@ -165,7 +165,8 @@ trap 'exit 130' INT TERM
 # bootstrap of the root, minutes on a busy machine, comes before): ctest's
 # TIMEOUT kills without a clean-up. The wait for qemu below returns at the
 # signal, and the trap kills qemu.
-( sleep "$TIMEOUT" &&
+# (The sleep's death by the clean-up's signal is not worth a message.)
+( { sleep "$TIMEOUT"; } 2>/dev/null &&
     { echo "$LOG_TAG: out of time (${TIMEOUT} s), stopping" >&2; kill -TERM $$; } ) &
 DEADLINE_PID=$!
 
