@@ -85,7 +85,7 @@ unpack_root() {
 install_berth() {
     local root=$1 logfile=$2
     shift 2
-    log "installing Berth into the root (cmake --install $*, DESTDIR)"
+    log "installing Berth into the root (cmake --install${*:+ $*}, DESTDIR)"
     DESTDIR=$root cmake --install "$BUILD_DIR" "$@" >"$logfile" 2>&1 \
         || { cat "$logfile" >&2; exit 1; }
     PREFIX=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$BUILD_DIR/CMakeCache.txt")
