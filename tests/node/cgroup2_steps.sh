@@ -118,12 +118,9 @@ set_case() {  # set_case MANAGER HANDLER
 }
 
 step_limits() {
-    write_pod_config "pod-$TAG" "$PARENT"
     write_container_config "limited-$TAG" "$MEMORY_LIMIT" /bin/sh -c 'sleep 3600'
     local pod container pid dir
-    pod=$(ctl runp --runtime "$HANDLER" "$STATE/pod-$TAG.json") || fail "runp: $pod"
-    echo "$pod" >"$STATE/pod"
-    note "pod $pod (handler $HANDLER, cgroup_parent $PARENT)"
+    pod=$(cat "$STATE/pod")
     container=$(ctl create "$pod" "$STATE/limited-$TAG.json" "$STATE/pod-$TAG.json" 2>&1) \
         || fail "create: $container"
     echo "$container" >"$STATE/container"
@@ -167,6 +164,15 @@ step_limits() {
     local pod_dir=/sys/fs/cgroup$PARENT_PATH/berth-$pod
     [ -d "$pod_dir" ] || fail "no pod cgroup $pod_dir"
     note "pod cgroup $pod_dir: processes $(tr '\n' ' ' <"$pod_dir/cgroup.procs")"
+    # What UpdatePodSandboxResources wrote outlives the container's start
+    # (with systemd: the slice realized for the container's scope).
+    if [ -f "$STATE/pod_limits" ]; then
+        local limits
+        limits="$(cat "$pod_dir/memory.max") / $(cat "$pod_dir/cpu.max" 2>/dev/null || echo none)"
+        note "pod cgroup memory.max / cpu.max now: $limits"
+        [ "$limits" = "$(cat "$STATE/pod_limits")" ] \
+            || fail "the pod's limits changed to $limits with the container's start"
+    fi
 }
 
 step_update() {
@@ -183,13 +189,18 @@ step_update() {
     [ "$shown" = "$UPDATED_LIMIT" ] || fail "ContainerStatus shows memory limit $shown"
 }
 
+# The pod, and its limits set before any container ran: nothing but
+# berthd has enabled the controllers along the new cgroup_parent then.
 step_pod_update() {
+    write_pod_config "pod-$TAG" "$PARENT"
+    local pod pod_dir
+    pod=$(ctl runp --runtime "$HANDLER" "$STATE/pod-$TAG.json") || fail "runp: $pod"
+    echo "$pod" >"$STATE/pod"
+    note "pod $pod (handler $HANDLER, cgroup_parent $PARENT)"
     if ! ctl updatep --help >/dev/null 2>&1; then
         note "berthctl has no updatep (UpdatePodSandboxResources) and crictl 1.32 none either"
         return 77
     fi
-    local pod pod_dir
-    pod=$(cat "$STATE/pod")
     pod_dir=/sys/fs/cgroup$PARENT_PATH/berth-$pod
     ctl updatep --memory "$POD_MEMORY" --cpu-quota "$POD_CPU_QUOTA" --cpu-period 100000 "$pod" \
         || fail "UpdatePodSandboxResources failed"
@@ -199,6 +210,7 @@ step_pod_update() {
     note "pod cgroup: memory.max $memory, cpu.max $cpu"
     [ "$memory" = "$POD_MEMORY" ] || fail "memory.max $memory, wanted $POD_MEMORY"
     [ "$cpu" = "$POD_CPU_QUOTA 100000" ] || fail "cpu.max $cpu, wanted $POD_CPU_QUOTA 100000"
+    echo "$memory / $cpu" >"$STATE/pod_limits"
 }
 
 step_stats() {
@@ -257,8 +269,9 @@ step_remove() {
 
 run_case() {  # run_case MANAGER HANDLER
     set_case "$1" "$2"
+    rm -f "$STATE/pod" "$STATE/pod_limits" "$STATE/container" "$STATE/container_cgroup"
     local step
-    for step in limits update pod-update stats oom remove; do
+    for step in pod-update limits update stats oom remove; do
         run_step "$TAG-$step" "step_${step//-/_}"
     done
     remove_all_pods
