@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 BERTHD_FLAGS ?=
 
-.PHONY: all deps configure build run test test-node conformance bench bench-deps bench-pull install package clean
+.PHONY: all deps configure build run test test-node test-cgroup2 conformance bench bench-deps bench-pull install package clean
 
 all: build
 
@@ -38,6 +38,11 @@ test: build
 # (tests/node/run_node_tests.sh; also part of `make test`).
 test-node: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L node
+
+# cgroup v2 end to end in a qemu VM (tests/node/run_cgroup2_vm.sh; also part
+# of `make test-node` and `make test`).
+test-cgroup2: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -R '^node\.cgroup2-vm$$'
 
 # critest 1.32.0 and 1.26.1 against a berthd of this build (also part of
 # `make test`; tests/conformance/run_critest.sh says what it sets up).

@@ -24,14 +24,16 @@ libcurl4-openssl-dev libarchive-dev libssl-dev zlib1g-dev libmicrohttpd-dev
 # as an oci handler; umoci, xz-utils, curl and gcc are what the critest kit
 # (the conformance stage) builds its offline images and checks its registry
 # with. mmdebstrap and systemd-container (systemd-nspawn) boot the Debian
-# root with a real systemd that the node tests run Berth under.
+# root with a real systemd that the node tests run Berth under;
+# qemu-system-x86 boots that root in a VM with a pure cgroup v2 hierarchy
+# (the cgroup v2 node test; the build machines have v1 only).
 RUNTIME_PACKAGES="
 runc iptables iproute2 util-linux procps systemd python3
 containernetworking-plugins busybox-static
 skopeo docker-registry apache2-utils crun
 python3-websockets criu containerd runsc
 umoci xz-utils curl gcc
-mmdebstrap systemd-container
+mmdebstrap systemd-container qemu-system-x86
 "
 
 # The peer `make bench` compares berth-conmon against, only with --bench:

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "request_paths.hpp"
@@ -97,12 +98,41 @@ std::vector<std::string> cgroup_hierarchies() {
     return roots;
 }
 
+void enable_v2_controllers(const std::string& root, const std::string& parent_path) {
+    fs::path current = root;
+    auto enable_here = [&current] {
+        std::istringstream available(read_trimmed(current / "cgroup.controllers"));
+        const std::string enabled = " " + read_trimmed(current / "cgroup.subtree_control") + " ";
+        std::string controller;
+        while (available >> controller) {
+            if (enabled.find(" " + controller + " ") != std::string::npos) {
+                continue;
+            }
+            // Appending: one "+name" per write, as the kernel takes them.
+            std::ofstream out(current / "cgroup.subtree_control", std::ios::app);
+            out << "+" << controller;
+            out.flush();  // a refusal (EBUSY, ENOENT) leaves the controller off
+        }
+    };
+    enable_here();
+    for (const auto& part : fs::path(parent_path)) {
+        if (part == "/" || part.empty()) {
+            continue;
+        }
+        current /= part;
+        enable_here();
+    }
+}
+
 std::string enter_pod_cgroup(const std::string& parent_path, const std::string& id, pid_t pid) {
     const std::string relative = parent_path + "/berth-" + id;
     for (const auto& root : cgroup_hierarchies()) {
         const fs::path directory = fs::path(root) / relative.substr(1);
         fs::create_directories(directory);
-        if (fs::exists(directory / "cpuset.cpus")) {
+        // Only the v2 hierarchy has cgroup.controllers at its root.
+        if (fs::exists(fs::path(root) / "cgroup.controllers")) {
+            enable_v2_controllers(root, parent_path);
+        } else if (fs::exists(directory / "cpuset.cpus")) {
             fill_cpusets(root, relative);
         }
         if (pid > 0) {

@@ -25,6 +25,15 @@ std::string cgroup_parent_path(const std::string& parent, config::CgroupManager 
 // /proc/self/mountinfo.
 std::vector<std::string> cgroup_hierarchies();
 
+// cgroup v2: a cgroup has a controller's files (memory.max, cpu.max, ...)
+// only when its parent enables the controller in cgroup.subtree_control, and
+// a new directory enables none. So the v2 root `root` and every directory of
+// `parent_path` (a path below it) enable each controller they have, as runc
+// does for a container's ancestors. One an ancestor cannot enable (it holds
+// processes, which v2 refuses) stays off: the pod's cgroup then lacks those
+// files, which UpdatePodSandboxResources reports.
+void enable_v2_controllers(const std::string& root, const std::string& parent_path);
+
 // Creates <hierarchy><parent>/berth-<id> on every hierarchy and moves `pid`
 // there (when non-zero). Returns the cgroup path below each root.
 std::string enter_pod_cgroup(const std::string& parent_path, const std::string& id, pid_t pid);

@@ -92,6 +92,23 @@ TEST(Berthctl, ClearErrorsForBadUse) {
     EXPECT_NE(result.exit_code, 0);
 }
 
+// updatep is UpdatePodSandboxResources (crictl has no such command): the
+// flags reach berthd, and its answer for an unknown pod is shown.
+TEST(Berthctl, UpdatepCallsUpdatePodSandboxResources) {
+    BerthdInstance berthd;
+    ASSERT_TRUE(berthd.start()) << berthd.log();
+    const std::string ctl = std::string(BERTHCTL_PATH) + " -r unix://" + berthd.socket_path();
+    auto result = run_command(ctl + " updatep --memory 67108864 --cpu-quota 50000 nosuchpod");
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.output.find("UpdatePodSandboxResources: "), std::string::npos)
+        << result.output;
+    EXPECT_NE(result.output.find("nosuchpod"), std::string::npos) << result.output;
+
+    result = run_command(ctl + " updatep --memory lots nosuchpod");
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.output.find("--memory"), std::string::npos) << result.output;
+}
+
 TEST(BerthdCommand, ConfigPrintsTheEffectiveTomlWhichLoadsAgain) {
     berth::test::TempDir dir;
     dir.write("berth.conf", "[berth]\nroot = \"/srv/b\"\n");

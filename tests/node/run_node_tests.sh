@@ -32,65 +32,20 @@ MIRROR=${BERTH_NODE_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
 KIT=${CRITEST_KIT:-$SOURCE_DIR/../shared/tools/critest}
 
-skip() {
-    {
-        echo "################################################################"
-        echo "# SKIPPED: node tests (Berth under a booted systemd): $*"
-        echo "################################################################"
-    } >&2
-    exit 77
-}
-
-log() { echo "node-test: $*" >&2; }
+TEST_TITLE="node tests (Berth under a booted systemd)"
+LOG_TAG=node-test
+. "$SOURCE_DIR/tests/node/node_common.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "they need root"
 command -v systemd-nspawn >/dev/null || skip "systemd-nspawn is missing (apt-get install systemd-container)"
 command -v mmdebstrap >/dev/null || skip "mmdebstrap is missing (apt-get install mmdebstrap)"
 command -v nsenter >/dev/null || skip "nsenter is missing (util-linux)"
 [ -d /sys/fs/cgroup ] || skip "no /sys/fs/cgroup"
-for binary in daemon/berthd daemon/berth-conmon tools/berthctl/berthctl; do
-    [ -x "$BUILD_DIR/$binary" ] || skip "$BUILD_DIR/$binary is not built"
-done
+require_build
 
 # ---------------------------------------------------------------- the root
-# What the root needs besides systemd: runc and the tools the steps use, and
-# the Debian packages of the libraries Berth's binaries link (found with
-# ldd, so the list follows the build).
-library_packages() {
-    local file
-    for file in "$BUILD_DIR/daemon/berthd" "$BUILD_DIR/daemon/berth-conmon" \
-                "$BUILD_DIR/tools/berthctl/berthctl" "$BUILD_DIR"/daemon/berth-pod-init \
-                "$BUILD_DIR"/daemon/berth-unpack; do
-        [ -x "$file" ] && ldd "$file" 2>/dev/null
-    done | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u | while read -r lib; do
-        # dpkg knows a file by the path its package ships, which after the
-        # /usr merge may be either spelling: ask for all of them at once.
-        printf '%s\n' "$lib" "$(realpath "$lib")"
-        case "$lib" in /usr/*) echo "${lib#/usr}" ;; *) echo "/usr$lib" ;; esac
-    done | sort -u | xargs dpkg -S 2>/dev/null | cut -d: -f1 | sort -u
-}
-
-PACKAGES=$( { printf '%s\n' systemd systemd-sysv dbus runc iproute2 procps util-linux; library_packages; } \
-            | sort -u | tr '\n' ',' | sed 's/,$//')
-KEY=$(printf '%s %s %s' "$SUITE" minbase "$PACKAGES" | sha256sum | cut -c1-16)
-TARBALL=$CACHE_DIR/root-$SUITE-$KEY.tar
-
-if [ ! -s "$TARBALL" ]; then
-    curl -fsS -m 15 -o /dev/null "$MIRROR/dists/$SUITE/Release" 2>/dev/null \
-        || skip "no cached root ($TARBALL) and $MIRROR is not reachable"
-    mkdir -p "$CACHE_DIR"
-    log "bootstrapping a $SUITE root into $TARBALL (once; later runs use the cache)"
-    log "packages: $PACKAGES"
-    # mmdebstrap picks its output format from the name: keep ".tar" last.
-    partial=$CACHE_DIR/partial-$$-${TARBALL##*/}
-    if ! mmdebstrap --quiet --variant=minbase --include="$PACKAGES" "$SUITE" \
-            "$partial" "$MIRROR" >&2; then
-        rm -f "$partial"
-        echo "node-test: mmdebstrap failed" >&2
-        exit 1
-    fi
-    mv "$partial" "$TARBALL"
-fi
+# systemd, runc, the steps' tools and Berth's libraries (node_common.sh).
+node_root_tarball
 [ "${NODE_PREPARE_ONLY:-0}" = 1 ] && exit 0
 
 # ---------------------------------------------------------------- clean-up
@@ -170,16 +125,8 @@ remaining=$(( ${BERTH_NODE_TIMEOUT:-480} - ($(date +%s) - START_TIME) ))
 DEADLINE_PID=$!
 
 # ---------------------------------------------------------------- set-up
-log "unpacking the cached root"
-mkdir -p "$ROOT"
-tar -C "$ROOT" -xf "$TARBALL" || { echo "node-test: cannot unpack $TARBALL" >&2; exit 1; }
-
-# Berth, installed as `make install` does it.
-log "installing Berth into the root (cmake --install, DESTDIR)"
-DESTDIR=$ROOT cmake --install "$BUILD_DIR" >"$WORK/install.log" 2>&1 \
-    || { cat "$WORK/install.log" >&2; exit 1; }
-PREFIX=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$BUILD_DIR/CMakeCache.txt")
-PREFIX=${PREFIX:-/usr/local}
+unpack_root "$ROOT"
+install_berth "$ROOT" "$WORK/install.log"
 # A file a user wrote survives the install: the second install into the
 # same root must keep it.
 echo "# local" >>"$ROOT/etc/crictl.yaml" 2>/dev/null
@@ -189,29 +136,8 @@ DESTDIR=$ROOT cmake --install "$BUILD_DIR" >"$WORK/install2.log" 2>&1 \
 CRICTL_YAML_AFTER_SECOND=$(cat "$ROOT/etc/crictl.yaml" 2>/dev/null)
 sed -i '/^# local$/d' "$ROOT/etc/crictl.yaml" 2>/dev/null
 
-CRICTL=""
-if [ -f "$KIT/bin/crictl-1.32.0.xz" ]; then
-    xz -dc "$KIT/bin/crictl-1.32.0.xz" >"$ROOT/usr/local/bin/crictl" \
-        && chmod 0755 "$ROOT/usr/local/bin/crictl" && CRICTL=/usr/local/bin/crictl
-fi
-
-# A busybox image as an OCI layout, imported by berthctl inside.
-python3 "$SOURCE_DIR/tests/fixtures/make_test_images.py" "$WORK/images" >"$WORK/images.json" \
-    || { echo "node-test: cannot build the test image" >&2; exit 1; }
-mkdir -p "$ROOT/var/tmp/images"
-cp -a "$WORK/images/." "$ROOT/var/tmp/images/"
-IMAGE_LAYOUT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["busybox:multi"]["layout"])' \
-    "$WORK/images.json" 2>/dev/null)
-IMAGE_LAYOUT=/var/tmp/images/${IMAGE_LAYOUT##*/}
-# The layout's ref.name is a bare tag, which names no repository: name the
-# image for the import (the annotation containerd's exports carry).
-python3 - "$ROOT$IMAGE_LAYOUT/index.json" <<'EOF_PY' || exit 1
-import json, sys
-index = json.load(open(sys.argv[1]))
-for manifest in index["manifests"]:
-    manifest.setdefault("annotations", {})["io.containerd.image.name"] = "docker.io/library/busybox:multi"
-json.dump(index, open(sys.argv[1], "w"))
-EOF_PY
+install_crictl "$ROOT"
+install_test_image "$ROOT" "$WORK"
 
 # The init: the v1 hierarchies nspawn bind-mounts are read-only; systemd
 # and runc inside need them writable.

@@ -1051,5 +1051,35 @@ TEST(OciSpecCdi, BadNamesAndUnknownDevicesAreInvalidArguments) {
                   (f.dir / "cdi") + " defines this device");
 }
 
+// Whether memory.swap may be set: v1 has memory.memsw.* at the memory
+// hierarchy's root; a v2 root cgroup has no memory.* files at all, only its
+// children have memory.swap.max (when swap is accounted). A hybrid host's
+// empty v2 tree at "unified" has neither.
+TEST(OciSpec, SwapSupportOnCgroupV1AndV2) {
+    {
+        test::TempDir v1;
+        v1.write("memory/memory.limit_in_bytes", "");
+        EXPECT_FALSE(memory_swap_supported(v1.path().string()));
+        v1.write("memory/memory.memsw.limit_in_bytes", "");
+        EXPECT_TRUE(memory_swap_supported(v1.path().string()));
+    }
+    {
+        test::TempDir v2;
+        v2.write("cgroup.controllers", "cpu memory pids\n");
+        v2.write("memory.stat", "");
+        v2.write("init.scope/memory.max", "max\n");
+        EXPECT_FALSE(memory_swap_supported(v2.path().string()));
+        v2.write("system.slice/memory.swap.max", "max\n");
+        EXPECT_TRUE(memory_swap_supported(v2.path().string()));
+    }
+    {
+        test::TempDir hybrid;
+        hybrid.write("memory/memory.limit_in_bytes", "");
+        hybrid.write("unified/cgroup.controllers", "");
+        hybrid.write("unified/init.scope/cgroup.procs", "");
+        EXPECT_FALSE(memory_swap_supported(hybrid.path().string()));
+    }
+}
+
 }  // namespace
 }  // namespace berth::daemon::container

@@ -3,13 +3,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <functional>
 
 #include "sandbox/pod_cgroup.hpp"
 #include "sandbox/pod_files.hpp"
 #include "sandbox/pod_network_checks.hpp"
-#include "sandbox/sandbox_namespaces.hpp"
 #include "sandbox/sandbox.hpp"
+#include "sandbox/sandbox_namespaces.hpp"
 #include "sandbox/sandbox_store.hpp"
 #include "sandbox/sandbox_task_spec.hpp"
 #include "sandbox/sysctls.hpp"
@@ -223,6 +224,34 @@ TEST(PodCgroup, HierarchiesAreFoundInMountinfo) {
     }
 }
 
+// cgroup v2: the pod's cgroup only gets memory.max, cpu.max, ... when every
+// ancestor enables the controllers; each enables what it has and lacks, and
+// the pod's own directory (it holds the pod's processes) enables nothing.
+TEST(PodCgroup, V2AncestorsEnableTheirControllers) {
+    TempDir dir;
+    auto read = [&](const std::string& name) {
+        std::ifstream in(dir / name);
+        std::string text;
+        std::getline(in, text, '\0');
+        return text;
+    };
+    dir.write("cgroup.controllers", "cpuset cpu io memory pids\n");
+    dir.write("cgroup.subtree_control", "cpu memory\n");
+    dir.write("kubepods/cgroup.controllers", "cpu memory\n");
+    dir.write("kubepods/cgroup.subtree_control", "");
+    dir.write("kubepods/pod1/cgroup.controllers", "");
+    dir.write("kubepods/pod1/cgroup.subtree_control", "");
+    dir.write("kubepods/pod1/berth-0123/cgroup.subtree_control", "");
+
+    sandbox::enable_v2_controllers(dir.path().string(), "/kubepods/pod1");
+
+    // The fake files collect the writes; the kernel's would list the set.
+    EXPECT_EQ(read("cgroup.subtree_control"), "cpu memory\n+cpuset+io+pids");
+    EXPECT_EQ(read("kubepods/cgroup.subtree_control"), "+cpu+memory");
+    EXPECT_EQ(read("kubepods/pod1/cgroup.subtree_control"), "");
+    EXPECT_EQ(read("kubepods/pod1/berth-0123/cgroup.subtree_control"), "");
+}
+
 // The sandbox task of a VM runtime's pod: berth-pod-init in the pod's pinned
 // namespaces and cgroup, with the annotations shims group a pod's tasks by.
 TEST(SandboxTaskSpec, RunsPodInitInThePodsNamespacesWithTheGroupingAnnotations) {
@@ -308,10 +337,10 @@ TEST(PodNetworkChecks, PortMappingsInRange) {
     EXPECT_EQ(with(80, 0, v1::TCP, ""), grpc::StatusCode::OK);
     EXPECT_EQ(with(65535, 65535, v1::SCTP, "127.0.0.1"), grpc::StatusCode::OK);
     EXPECT_EQ(with(53, 5353, v1::UDP, "::1"), grpc::StatusCode::OK);
-    for (const auto code : {with(0, 0, v1::TCP, ""), with(70000, 0, v1::TCP, ""),
-                            with(-1, 0, v1::TCP, ""), with(80, -1, v1::TCP, ""),
-                            with(80, 70000, v1::TCP, ""), with(80, 8080, 99, ""),
-                            with(80, 8080, v1::TCP, "localhost")}) {
+    for (const auto code :
+         {with(0, 0, v1::TCP, ""), with(70000, 0, v1::TCP, ""), with(-1, 0, v1::TCP, ""),
+          with(80, -1, v1::TCP, ""), with(80, 70000, v1::TCP, ""), with(80, 8080, 99, ""),
+          with(80, 8080, v1::TCP, "localhost")}) {
         EXPECT_EQ(code, grpc::StatusCode::INVALID_ARGUMENT);
     }
 }

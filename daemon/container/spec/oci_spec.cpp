@@ -661,11 +661,29 @@ int own_oom_score_adj() {
     return in ? value : 0;
 }
 
-bool memory_swap_supported() {
+bool memory_swap_supported(const std::string& cgroup_root) {
     std::error_code error;
-    return fs::exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", error) ||
-           fs::exists("/sys/fs/cgroup/memory.swap.max", error) ||
-           fs::exists("/sys/fs/cgroup/unified/memory.swap.max", error);
+    const fs::path root(cgroup_root);
+    if (fs::exists(root / "memory" / "memory.memsw.limit_in_bytes", error)) {
+        return true;  // v1: the memory hierarchy's root has the files
+    }
+    // v2 (at the root, or beside v1 controllers at "unified"): the root
+    // cgroup has no memory.swap.* files of its own; its children have them
+    // when the memory controller is enabled for them and swap is accounted.
+    for (const fs::path& unified : {root, root / "unified"}) {
+        if (!fs::exists(unified / "cgroup.controllers", error)) {
+            continue;
+        }
+        for (fs::directory_iterator child(unified, error), end; !error && child != end;
+             child.increment(error)) {
+            std::error_code ignored;
+            if (child->is_directory(ignored) &&
+                fs::exists(child->path() / "memory.swap.max", ignored)) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 json build_oci_spec(const SpecInputs& in) {

@@ -56,7 +56,8 @@ nlohmann::json build_oci_spec(const SpecInputs& in);
 int own_oom_score_adj();
 
 // Whether the memory cgroup can limit swap (v1 memory.memsw.* or v2
-// memory.swap.max); memory.swap is only set when it can.
-bool memory_swap_supported();
+// memory.swap.max); memory.swap is only set when it can. `cgroup_root` is
+// where the hierarchies are mounted.
+bool memory_swap_supported(const std::string& cgroup_root = "/sys/fs/cgroup");
 
 }  // namespace berth::daemon::container

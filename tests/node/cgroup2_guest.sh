@@ -1,0 +1,75 @@
+#!/bin/bash
+# Runs inside the VM of run_cgroup2_vm.sh, started at boot by
+# berth-cgroup2-test.service (the VM powers off when it ends): the steps of
+# cgroup2_steps.sh, one named PASS/FAIL line each, written to the second
+# serial port (/dev/ttyS1), which the host shows. The last line,
+# "cgroup2 vm tests: result N", is what the host reads.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=/dev/ttyS1
+exec >"$OUT" 2>&1
+stty -F "$OUT" raw -echo 2>/dev/null
+
+# PREFIX, CRICTL, IMAGE_LAYOUT, written by the host.
+. "$HERE/env"
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+START_TIME=$(date +%s)
+echo "cgroup2 vm: systemd up after $(cut -d' ' -f1 /proc/uptime) s of VM uptime; kernel $(uname -r)"
+
+FAILED=()
+SUMMARY=()
+
+# run_step NAME FUNCTION: one named check, PASS, FAIL or SKIP with its time.
+run_step() {
+    local name=$1 function=$2 begin status seconds line
+    begin=$(date +%s.%N)
+    echo "=== step $name"
+    ( set -e; "$function" )
+    status=$?
+    seconds=$(awk -v b="$begin" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - b}')
+    if [ "$status" -eq 0 ]; then
+        line="PASS $name (${seconds} s)"
+    elif [ "$status" -eq 77 ]; then
+        line="SKIP $name (${seconds} s)"
+    else
+        line="FAIL $name (${seconds} s)"
+        FAILED+=("$name")
+    fi
+    echo "$line"
+    SUMMARY+=("$line")
+}
+
+fail() { echo "  FAIL: $*"; return 1; }
+note() { echo "  $*"; }
+
+# wait_for SECONDS COMMAND...: true once COMMAND succeeds.
+wait_for() {
+    local deadline=$(( $(date +%s) + $1 ))
+    shift
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        "$@" && return 0
+        sleep 0.5
+    done
+    "$@"
+}
+
+. "$HERE/cgroup2_steps.sh"
+
+run_all_steps
+
+echo
+echo "cgroup2 vm tests: summary"
+printf '  %s\n' "${SUMMARY[@]}"
+status=0
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "cgroup2 vm tests: the last of berthd's journal:"
+    journalctl -u berthd.service -n 60 --no-pager
+    echo "cgroup2 vm tests: FAILED: ${FAILED[*]}"
+    status=1
+else
+    echo "cgroup2 vm tests: all passed in $(( $(date +%s) - START_TIME )) s inside the VM"
+fi
+echo "cgroup2 vm tests: result $status"
+sync
+exit 0
