@@ -164,10 +164,9 @@ RuntimeProbe probe_runtime(const std::string& runtime_path, const std::string& w
         std::ofstream(dir / "config.json") << probe_spec(dir, init_binary, "/" + id).dump();
         const std::string state = (dir / "state").string();
         const std::string pid_file = (dir / "pid").string();
-        const auto created =
-            run_probe_command({runtime_path, "--root", state, "create", "--bundle", dir.string(),
-                               "--pid-file", pid_file, id},
-                              dir / "create.err");
+        const auto created = run_probe_command({runtime_path, "--root", state, "create", "--bundle",
+                                                dir.string(), "--pid-file", pid_file, id},
+                                               dir / "create.err");
         if (created.exit_code != 0 || created.timed_out) {
             probe.why = created.timed_out ? "`create` timed out" : first_line(created.err);
             if (probe.why.empty())
@@ -195,8 +194,9 @@ RuntimeProbe probe_runtime_once(const std::string& runtime_path, const std::stri
     std::lock_guard lock(mutex);
     auto found = probed.find(runtime_path);
     if (found == probed.end()) {
-        found = probed.emplace(runtime_path, probe_runtime(runtime_path, work_directory, init_binary))
-                    .first;
+        found =
+            probed.emplace(runtime_path, probe_runtime(runtime_path, work_directory, init_binary))
+                .first;
     }
     return found->second;
 }

@@ -11,9 +11,9 @@
 #include "berth/oci/runtime_probe.hpp"
 #include "berthd_instance.hpp"
 #include "child_process.hpp"
-#include "crun_host.hpp"
 #include "cri_session.hpp"
 #include "cri_test.hpp"
+#include "crun_host.hpp"
 #include "temp_dir.hpp"
 
 namespace v1 = runtime::v1;
@@ -42,29 +42,29 @@ bool mounted_below(const std::string& dir) {
     return read_file("/proc/self/mountinfo").find(" " + dir + "/") != std::string::npos;
 }
 
-TEST(RuntimeProbeTest, RuncCreatesAndAppliesRecursiveReadOnly) {
+// The probe of a real runtime: usable, `rro` applied, and nothing left of
+// it (directory, tmpfs).
+void expect_usable_with_recursive_read_only(const std::string& runtime) {
     TempDir dir;
     const std::string work = dir / "probe";
-    const auto probe = berth::oci::probe_runtime("/usr/sbin/runc", work, BERTH_POD_INIT_PATH);
+    const auto probe = berth::oci::probe_runtime(runtime, work, BERTH_POD_INIT_PATH);
     EXPECT_TRUE(probe.usable) << probe.why;
     EXPECT_TRUE(probe.recursive_read_only);
     EXPECT_FALSE(std::filesystem::exists(work));
     EXPECT_FALSE(mounted_below(work));
 }
 
+TEST(RuntimeProbeTest, RuncCreatesAndAppliesRecursiveReadOnly) {
+    expect_usable_with_recursive_read_only("/usr/sbin/runc");
+}
+
 TEST(RuntimeProbeTest, CrunCreatesAndAppliesRecursiveReadOnly) {
     std::string why;
     if (!berth::test::prepare_host_for_crun(why))
         GTEST_SKIP() << "SKIPPED LOUDLY: crun cannot run here: " << why;
-    TempDir dir;
-    const std::string work = dir / "probe";
-    const auto probe = berth::oci::probe_runtime("/usr/bin/crun", work, BERTH_POD_INIT_PATH);
-    EXPECT_TRUE(probe.usable) << probe.why;
     // crun 1.8 has no `features` command: this probe is the only way
     // berthd learns that it applies `rro`.
-    EXPECT_TRUE(probe.recursive_read_only);
-    EXPECT_FALSE(std::filesystem::exists(work));
-    EXPECT_FALSE(mounted_below(work));
+    expect_usable_with_recursive_read_only("/usr/bin/crun");
 }
 
 TEST(RuntimeProbeTest, ARefusingRuntimeIsNotUsableAndSaysWhy) {
@@ -87,8 +87,8 @@ protected:
     // container's id.
     std::string run_default_container() {
         const std::string pod = cri_->run_pod("default-handler");
-        return cri_->run(pod, CriSession::container("sleeper", reference("busybox:multi"),
-                                                    {"sleep", "300"}));
+        return cri_->run(
+            pod, CriSession::container("sleeper", reference("busybox:multi"), {"sleep", "300"}));
     }
 
     bool runs_under(const std::string& handler, const std::string& id) const {
@@ -134,8 +134,7 @@ TEST_F(DefaultRuntimeTest, AConfiguredDefaultIsKeptEvenWhenItCannotRun) {
     const auto created = cri_->create(
         pod, CriSession::container("refused", reference("busybox:multi"), {"true"}), &id);
     EXPECT_FALSE(created.ok());
-    EXPECT_NE(created.error_message().find(kRefusal), std::string::npos)
-        << created.error_message();
+    EXPECT_NE(created.error_message().find(kRefusal), std::string::npos) << created.error_message();
 }
 
 }  // namespace

@@ -99,8 +99,9 @@ TEST_F(ServerTest, NetworkReadyOnceAValidConfigAppears) {
 TEST_F(ServerTest, RuntimeReadyFollowsTheDefaultHandlersBinary) {
     load();
     EXPECT_TRUE(condition(status(), "RuntimeReady").status());
-    load("[berth.runtime]\ndefault_runtime = \"runc\"\n"
-         "[berth.runtime.runtimes.runc]\nruntime_path = \"/nonexistent/runc\"\n");
+    load(
+        "[berth.runtime]\ndefault_runtime = \"runc\"\n"
+        "[berth.runtime.runtimes.runc]\nruntime_path = \"/nonexistent/runc\"\n");
     const auto response = status();
     const auto& runtime = condition(response, "RuntimeReady");
     EXPECT_FALSE(runtime.status());

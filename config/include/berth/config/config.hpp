@@ -53,7 +53,7 @@ struct RuntimeConfig {
     // set in a file is kept as it is.
     std::string default_runtime = "runc";
     bool default_runtime_chosen = false;  // set by a configuration file
-    std::string conmon;  // empty: berth-conmon beside berthd, else from PATH
+    std::string conmon;                   // empty: berth-conmon beside berthd, else from PATH
     CgroupManager cgroup_manager = CgroupManager::Cgroupfs;
     std::int64_t log_size_max = -1;  // bytes per container log; -1 = unlimited
     std::vector<std::string> default_capabilities;

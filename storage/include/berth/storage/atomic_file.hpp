@@ -7,8 +7,8 @@
 namespace berth::storage {
 
 // Writes `content` to a temporary file beside `path`, fsyncs it, renames it
-// over `path` and, when `path` did not exist before, fsyncs the directory. Throws std::system_error naming the
-// step that failed; the temporary file is removed on failure.
+// over `path` and, when `path` did not exist before, fsyncs the directory. Throws std::system_error
+// naming the step that failed; the temporary file is removed on failure.
 void write_file_atomically(const std::string& path, const std::string& content, int mode = 0600);
 
 // The whole content of a file; throws std::system_error when it cannot be read.
