@@ -109,7 +109,14 @@ std::optional<std::string> cgroup_directory(pid_t pid, bool v2) {
 
 OomWatcher::OomWatcher(UniqueFd fd, std::string counter_file, bool v1)
     : fd_(std::move(fd)), counter_file_(std::move(counter_file)), v1_(v1) {
-    kills_seen_ = read_kill_count().value_or(0);
+    kills_seen_ = read_kill_count(counter_file_).value_or(0);
+    const auto file = counter_file_.rfind('/');
+    const auto dir =
+        file == std::string::npos ? std::string::npos : counter_file_.rfind('/', file - 1);
+    if (dir != std::string::npos && dir > 0) {
+        parent_counter_file_ = counter_file_.substr(0, dir) + counter_file_.substr(file);
+        parent_kills_seen_ = read_kill_count(parent_counter_file_).value_or(0);
+    }
 }
 
 std::unique_ptr<OomWatcher> OomWatcher::for_process(pid_t pid) {
@@ -144,8 +151,8 @@ std::unique_ptr<OomWatcher> OomWatcher::for_process(pid_t pid) {
     return nullptr;
 }
 
-std::optional<std::uint64_t> OomWatcher::read_kill_count() const {
-    const std::string content = read_small_file(counter_file_);
+std::optional<std::uint64_t> OomWatcher::read_kill_count(const std::string& counter_file) {
+    const std::string content = read_small_file(counter_file);
     if (content.empty()) {
         return std::nullopt;  // the cgroup is gone
     }
@@ -168,11 +175,21 @@ bool OomWatcher::check() {
     while (::read(fd_.get(), buffer, sizeof buffer) > 0) {
         notified = true;
     }
-    const auto kills = read_kill_count();
+    notified_ = notified_ || notified;
+    const auto kills = read_kill_count(counter_file_);
     if (!kills) {
+        if (::access(counter_file_.c_str(), F_OK) != 0) {
+            // The cgroup is gone: its parent counted the kill as well.
+            const auto parent_kills = read_kill_count(parent_counter_file_);
+            if (notified_ && parent_kills && *parent_kills > parent_kills_seen_) {
+                parent_kills_seen_ = *parent_kills;
+                return true;
+            }
+            return false;
+        }
         // Kernels before 4.13 have no v1 counter: an OOM event while the
         // cgroup still exists is the best we know.
-        return v1_ && notified && ::access(counter_file_.c_str(), F_OK) == 0;
+        return v1_ && notified;
     }
     if (*kills <= kills_seen_) {
         return false;

@@ -4,6 +4,10 @@
 //   cgroup v2: inotify on memory.events.
 // Either way the decision is the `oom_kill` counter going up, so an OOM
 // notification without a kill (or the cgroup being removed) is not reported.
+// The kernel counts a kill in every ancestor too: when the container's own
+// cgroup is already gone (systemd removes a scope as soon as it is empty,
+// which can beat a busy monitor to the counter), the parent's counter
+// having gone up since the start, together with a notification, decides.
 #pragma once
 
 #include <sys/types.h>
@@ -29,12 +33,15 @@ public:
 
 private:
     OomWatcher(UniqueFd fd, std::string counter_file, bool v1);
-    std::optional<std::uint64_t> read_kill_count() const;
+    static std::optional<std::uint64_t> read_kill_count(const std::string& counter_file);
 
     UniqueFd fd_;
-    std::string counter_file_;  // memory.oom_control (v1) or memory.events (v2)
+    std::string counter_file_;         // memory.oom_control (v1) or memory.events (v2)
+    std::string parent_counter_file_;  // the same file of the parent cgroup
     bool v1_;
     std::uint64_t kills_seen_ = 0;
+    std::uint64_t parent_kills_seen_ = 0;
+    bool notified_ = false;
 };
 
 }  // namespace berth::conmon
