@@ -168,34 +168,63 @@ std::optional<std::uint64_t> OomWatcher::read_kill_count(const std::string& coun
     return std::nullopt;
 }
 
-bool OomWatcher::check() {
-    // Drain the notification (eventfd counter or inotify events).
-    char buffer[4096];
-    bool notified = false;
-    while (::read(fd_.get(), buffer, sizeof buffer) > 0) {
-        notified = true;
+std::uint64_t OomWatcher::drain_notifications() {
+    std::uint64_t count = 0;
+    if (v1_) {
+        // An eventfd: each read returns (and resets) the number of signals.
+        std::uint64_t value = 0;
+        while (::read(fd_.get(), &value, sizeof value) == sizeof value) {
+            count += value;
+        }
+        return count;
     }
-    notified_ = notified_ || notified;
+    char buffer[4096];
+    while (::read(fd_.get(), buffer, sizeof buffer) > 0) {
+        ++count;
+    }
+    return count;
+}
+
+bool OomWatcher::check() {
+    const std::uint64_t notifications = drain_notifications();
+    // Looked at after the read: a cgroup still there means that none of the
+    // signals just read was v1's signal for its removal, which only comes
+    // after the rmdir. So they were OOM events, reported while the kill may
+    // not have been counted yet.
+    const bool cgroup_exists = ::access(counter_file_.c_str(), F_OK) == 0;
+    if (v1_ && notifications > 0 && (cgroup_exists || notifications >= 2)) {
+        v1_oom_event_ = true;
+    }
+    notified_ = notified_ || notifications > 0;
     const auto kills = read_kill_count(counter_file_);
-    if (!kills) {
-        if (::access(counter_file_.c_str(), F_OK) != 0) {
-            // The cgroup is gone: its parent counted the kill as well.
-            const auto parent_kills = read_kill_count(parent_counter_file_);
-            if (notified_ && parent_kills && *parent_kills > parent_kills_seen_) {
-                parent_kills_seen_ = *parent_kills;
-                return true;
-            }
+    if (kills) {
+        if (*kills <= kills_seen_) {
             return false;
         }
+        kills_seen_ = *kills;
+        v1_oom_event_ = false;
+        return true;
+    }
+    if (cgroup_exists) {
         // Kernels before 4.13 have no v1 counter: an OOM event while the
         // cgroup still exists is the best we know.
-        return v1_ && notified;
+        return v1_ && notifications > 0;
     }
-    if (*kills <= kills_seen_) {
-        return false;
+    // The cgroup is gone before its counter could be read.
+    if (v1_) {
+        // v1 counts a kill in the cgroup itself only: the OOM event seen
+        // while it existed decides.
+        const bool killed = v1_oom_event_;
+        v1_oom_event_ = false;
+        return killed;
     }
-    kills_seen_ = *kills;
-    return true;
+    // v2 counts the kill in every ancestor as well.
+    const auto parent_kills = read_kill_count(parent_counter_file_);
+    if (notified_ && parent_kills && *parent_kills > parent_kills_seen_) {
+        parent_kills_seen_ = *parent_kills;
+        return true;
+    }
+    return false;
 }
 
 }  // namespace berth::conmon

@@ -128,9 +128,12 @@ step_socket_activation() {
 }
 
 step_notify_readiness() {
-    # Native journal messages travel the same way as systemd's own, so the
-    # journal's order is the order of events: berthd's "serving" line, then
-    # its READY=1, then systemd's "Started".
+    # berthd's native journal messages and systemd's own share one datagram
+    # socket, read in the order they were sent: journald's sequence numbers
+    # order berthd's "serving" line (sent before READY=1) against systemd's
+    # "Started" (logged once READY=1 is handled). The reception timestamps of
+    # the two would not: under load journald may read the line after systemd
+    # has already handled READY=1.
     write_berth_conf 10-journald '[berth]
 log_target = "journald"'
     local cursor
@@ -143,20 +146,31 @@ log_target = "journald"'
     note "StatusText: $status"
     [ "$status" = "serving the CRI API on /run/berth/berth.sock" ] \
         || fail "the STATUS= berthd sends with READY=1 did not reach systemd"
-    local serving started
-    serving=$(journal_since "$cursor" | python3 -c '
+    local order
+    order=$(journal_since "$cursor" | python3 -c '
 import json, sys
+serving = started = None
 for line in sys.stdin:
     e = json.loads(line)
-    if "serving the CRI API" in str(e.get("MESSAGE")):
-        print(e["__MONOTONIC_TIMESTAMP"]); break')
-    started=$(unit_prop berthd.service ActiveEnterTimestampMonotonic)
-    local exec_start
+    # journalctl 252 prints no __SEQNUM; the cursor carries it as "i=<hex>".
+    fields = dict(part.split("=", 1) for part in e["__CURSOR"].split(";"))
+    seqnum = int(fields["i"], 16)
+    if serving is None and "serving the CRI API" in str(e.get("MESSAGE")):
+        serving = seqnum
+    # the "Started" message of a start job (SD_MESSAGE_UNIT_STARTED in sd-messages.h)
+    if started is None and e.get("MESSAGE_ID") == "39f53479d3a045ac8e11786248231fbf":
+        started = seqnum
+print(serving or "none", started or "none")')
+    local serving=${order% *} started=${order#* }
+    note "journal sequence: serving line $serving, systemd's Started $started"
+    [ "$serving" != none ] || fail "no 'serving' line in the journal"
+    [ "$started" != none ] || fail "no 'Started' message from systemd in the journal"
+    [ "$started" -gt "$serving" ] || fail "systemd called berthd active before it served"
+    local exec_start active
     exec_start=$(unit_prop berthd.service ExecMainStartTimestampMonotonic)
-    note "exec $exec_start us, serving logged $serving us, active $started us"
-    [ -n "$serving" ] || fail "no 'serving' line in the journal"
-    [ "$started" -ge "$serving" ] || fail "systemd called berthd active before it served"
-    [ "$started" -gt "$exec_start" ] || fail "active at exec time: not Type=notify"
+    active=$(unit_prop berthd.service ActiveEnterTimestampMonotonic)
+    note "exec $exec_start us, active $active us"
+    [ "$active" -gt "$exec_start" ] || fail "active at exec time: not Type=notify"
 }
 
 step_reload() {
