@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -41,15 +42,25 @@ ExecProcessSpec::ExecProcessSpec(const std::string& bundle, const std::string& d
         throw RuntimeError(RuntimeErrorKind::Internal,
                            "exec spec in " + directory + ": " + std::strerror(errno));
     }
-    ::close(fd);
     spec_path_ = base;
     pid_path_ = base + ".pid";
-    std::ofstream out(spec_path_, std::ios::trunc);
-    out << process.dump();
-    out.close();
-    if (!out) {
+    // Written through the descriptor mkstemp returned: reopening the file
+    // with O_TRUNC would make ext4 (auto_da_alloc) flush it to the disk when
+    // it is closed, on every exec.
+    const std::string text = process.dump();
+    FILE* out = ::fdopen(fd, "w");
+    bool written = false;
+    if (out == nullptr) {
+        ::close(fd);
+    } else {
+        written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+        written = std::fclose(out) == 0 && written;
+    }
+    if (!written) {
+        const int error = errno;
         std::filesystem::remove(spec_path_);
-        throw RuntimeError(RuntimeErrorKind::Internal, "writing " + spec_path_);
+        throw RuntimeError(RuntimeErrorKind::Internal,
+                           "writing " + spec_path_ + ": " + std::strerror(error));
     }
 }
 

@@ -661,6 +661,21 @@ oom_score = 0
                     return result["operations"].get(operation, {}).get("p50_ms")
         return None
 
+    def cpu_per_iteration(self, name, scenario, endpoint):
+        """The daemon's CPU per timed iteration, ms: its own threads, and the
+        children it waited for (berthd's runtime and CNI processes; a
+        containerd runtime runs under its detached shim, not counted)."""
+        document = self.results.get(name)
+        for entry in (document or {}).get("scenarios", []):
+            if entry["name"] != scenario:
+                continue
+            for result in entry["results"]:
+                cpu = result.get("daemon_cpu_ms")
+                if result["endpoint"] == endpoint and cpu and cpu["timed_iterations"] > 0:
+                    return {"own": cpu["own"] / cpu["timed_iterations"],
+                            "children": cpu["children"] / cpu["timed_iterations"]}
+        return None
+
     # What each handler's comparison reports: (label, scenario, operation).
     HANDLER_COMPARISONS = [
         ("pod lifecycle (run+status+stop+remove)", "pod", "pod lifecycle (all four)"),
@@ -688,6 +703,10 @@ oom_score = 0
                 entry["p50_ms"][label] = {"berthd": berthd, "containerd": containerd}
                 entry["ratios"][label] = (berthd / containerd if berthd is not None
                                           and containerd else None)
+            entry["daemon_cpu_ms_per_iteration"] = {
+                scenario: {daemon: self.cpu_per_iteration(name, scenario, daemon)
+                           for daemon in ("berthd", "containerd")}
+                for scenario in ("pod", "container", "exec")}
             stop = entry["p50_ms"]["StopPodSandbox"]
             entry["cni_del_floor_ms"] = cni_del
             for daemon in ("berthd", "containerd"):
@@ -711,6 +730,11 @@ oom_score = 0
             print(f"  {'StopPodSandbox less CNI DEL (' + fmt(entry['cni_del_floor_ms']) + ' ms)':42}"
                   f"{fmt(entry['containerd_stop_pod_minus_cni_del_ms']):>11}"
                   f"{fmt(entry['berthd_stop_pod_minus_cni_del_ms']):>10}")
+            print("  daemon CPU per iteration, ms (own / children it waited for):")
+            for scenario, daemons in entry["daemon_cpu_ms_per_iteration"].items():
+                shown = [f"{daemon} {fmt(cpu['own'])} / {fmt(cpu['children'])}"
+                         for daemon, cpu in daemons.items() if cpu is not None]
+                print(f"    {scenario:10}{'; '.join(shown) or '-'}")
 
     def summary(self):
         rows = []

@@ -1,6 +1,7 @@
 // berth-bench against a real berthd (runc, a real registry): the pod and
 // container scenarios with two iterations, two endpoints side by side, an
-// endpoint that does not answer, and a run whose calls fail.
+// endpoint that does not answer, and a run whose calls fail; the daemon's
+// memory and CPU figures.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -91,6 +92,14 @@ TEST_F(BenchCliTest, PodAndContainerScenariosReportEveryOperation) {
         EXPECT_EQ(container_ops.at(operation).at("errors"), 0) << operation;
     }
     EXPECT_GT(document.at("scenarios").at(1).at("results").at(0).at("daemon_rss_kb").at("max"), 0);
+    // berthd's CPU in the timed rounds: it runs runc itself and waits for
+    // it, so the children's share cannot be zero (tens of ms per runc call).
+    const auto& cpu = document.at("scenarios").at(1).at("results").at(0).at("daemon_cpu_ms");
+    EXPECT_EQ(cpu.at("timed_iterations"), 2) << cpu.dump();  // -n 2, over both rounds
+    EXPECT_GE(cpu.at("own").get<double>(), 0) << cpu.dump();
+    EXPECT_GT(cpu.at("children").get<double>(), 0) << cpu.dump();
+    EXPECT_NE(result.output.find("daemon CPU per timed iteration"), std::string::npos)
+        << result.output;
     // Everything it made is gone again.
     EXPECT_EQ(pods_left(), 0u);
 }

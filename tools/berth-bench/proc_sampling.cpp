@@ -1,6 +1,7 @@
 #include "proc_sampling.hpp"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -62,6 +63,28 @@ bool program_matches(const std::string& program, const std::vector<std::string>&
 }
 
 }  // namespace
+
+std::optional<CpuTimes> cpu_times(pid_t pid) {
+    const auto stat = read_whole(proc_path(pid, "stat"));
+    if (!stat)
+        return std::nullopt;
+    // "pid (comm) state ...": comm may hold spaces and parentheses, so the
+    // fields are counted from the last ')'. utime, stime, cutime and cstime
+    // are fields 14 to 17, the 12th to 15th after it.
+    const auto close = stat->rfind(')');
+    if (close == std::string::npos)
+        return std::nullopt;
+    std::istringstream fields(stat->substr(close + 1));
+    std::string skipped;
+    for (int field = 3; field <= 13; ++field)
+        fields >> skipped;
+    long long utime = 0, stime = 0, cutime = 0, cstime = 0;
+    if (!(fields >> utime >> stime >> cutime >> cstime))
+        return std::nullopt;
+    const double ms_per_tick = 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return CpuTimes{static_cast<double>(utime + stime) * ms_per_tick,
+                    static_cast<double>(cutime + cstime) * ms_per_tick};
+}
 
 std::optional<long> vm_rss_kb(pid_t pid) {
     const auto status = read_whole(proc_path(pid, "status"));

@@ -1,5 +1,6 @@
-// Memory figures read from /proc: a daemon's resident set over time, and the
-// private and proportional memory of the per-container monitor processes.
+// Figures read from /proc: a daemon's resident set over time and the CPU it
+// used, and the private and proportional memory of the per-container
+// monitor processes.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +26,18 @@ struct MemoryFigures {
 std::optional<long> vm_rss_kb(pid_t pid);
 // From /proc/PID/smaps_rollup; nullopt when the process is gone.
 std::optional<MemoryFigures> memory_of(pid_t pid);
+// CPU time of a process, from /proc/PID/stat: its own threads (those that
+// ended included), and the children it has waited for. A daemon that runs
+// its OCI runtime and CNI plugins itself (berthd) has their cost in
+// `children_ms`; one whose runtime runs under a detached shim (containerd)
+// does not.
+struct CpuTimes {
+    double own_ms = 0;
+    double children_ms = 0;
+};
+// nullopt when the process is gone.
+std::optional<CpuTimes> cpu_times(pid_t pid);
+
 // /proc/PID/comm, "" when gone.
 std::string process_name(pid_t pid);
 

@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -166,6 +167,15 @@ void print_report(std::ostream& out, const Options& options,
                 << mib(rss.max_kb) << " / " << mib(rss.end_kb);
         }
         out << "\n";
+        out << "daemon CPU per timed iteration, ms (own / children it waited for):";
+        for (std::size_t e = 0; e < run.endpoints.size(); ++e) {
+            const auto& result = run.endpoints[e];
+            const double iterations = std::max(result.timed_iterations, 1);
+            out << (e == 0 ? " " : "; ") << endpoints[e].label << " "
+                << fixed(result.daemon_cpu.own_ms / iterations) << " / "
+                << fixed(result.daemon_cpu.children_ms / iterations);
+        }
+        out << "\n";
         if (run.name == "density")
             print_density(out, endpoints, run);
     }
@@ -254,6 +264,10 @@ nlohmann::json report_json(const Options& options, const std::vector<EndpointInf
                                       {"max", result.daemon_rss.max_kb},
                                       {"end", result.daemon_rss.end_kb},
                                       {"mean", result.daemon_rss.mean_kb}}},
+                                    {"daemon_cpu_ms",
+                                     {{"own", result.daemon_cpu.own_ms},
+                                      {"children", result.daemon_cpu.children_ms},
+                                      {"timed_iterations", result.timed_iterations}}},
                                     {"figures", result.figures},
                                     {"operations", nlohmann::json::object()}};
             for (const auto& operation : result.recorder->operations()) {

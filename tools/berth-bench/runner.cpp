@@ -55,10 +55,19 @@ std::vector<ScenarioRun> run_scenarios(const Options& options,
                     scenarios[e]->iterate(warmup, run.plan.warmup);
                     result.recorder->merge(warmup);
                 }
+                const pid_t daemon = endpoints[e]->daemon_pid();
+                const auto cpu_before = cpu_times(daemon);
                 const auto start = std::chrono::steady_clock::now();
                 scenarios[e]->iterate(*result.recorder, count);
                 result.timed_wall_s +=
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                const auto cpu_after = cpu_times(daemon);
+                if (cpu_before && cpu_after) {
+                    result.daemon_cpu.own_ms += cpu_after->own_ms - cpu_before->own_ms;
+                    result.daemon_cpu.children_ms +=
+                        cpu_after->children_ms - cpu_before->children_ms;
+                    result.timed_iterations += count;
+                }
             }
         }
         for (std::size_t e = 0; e < endpoints.size(); ++e) {

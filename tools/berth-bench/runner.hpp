@@ -22,7 +22,9 @@ struct EndpointRun {
     RssSampler::Window daemon_rss;  // over set-up, rounds and tear-down
     nlohmann::json figures = nlohmann::json::object();
     double timed_wall_s = 0;  // the timed rounds only
-    bool skipped = false;     // set-up failed
+    CpuTimes daemon_cpu;      // used by the daemon in the timed rounds only
+    int timed_iterations = 0;
+    bool skipped = false;  // set-up failed
 };
 
 struct ScenarioRun {
