@@ -84,4 +84,17 @@ void check_port_mappings(const v1::PodSandboxConfig& config) {
     }
 }
 
+void check_cni_args_metadata(const v1::PodSandboxConfig& config) {
+    const auto& metadata = config.metadata();
+    for (const auto& [field, value] :
+         {std::pair{"config.metadata.name", &metadata.name()},
+          std::pair{"config.metadata.namespace", &metadata.namespace_()},
+          std::pair{"config.metadata.uid", &metadata.uid()}}) {
+        if (value->find_first_of(";=") != std::string::npos) {
+            throw invalid_argument(std::string(field) + " " + quoted_value(*value) +
+                                   " holds ';' or '=', which would split its CNI_ARGS entry");
+        }
+    }
+}
+
 }  // namespace berth::daemon::sandbox

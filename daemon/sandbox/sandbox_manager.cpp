@@ -99,6 +99,7 @@ void SandboxManager::validate(const v1::RunPodSandboxRequest& request) const {
     if (config.has_dns_config())
         check_dns_config(config.dns_config());
     check_port_mappings(config);
+    check_cni_args_metadata(config);
     validate_sysctls(config);
     if (pod_user_namespace_mapping(config)) {
         const std::string problem = user_namespace_problem(

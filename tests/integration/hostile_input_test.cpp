@@ -176,6 +176,22 @@ TEST_F(HostileInputTest, PodNamesThatWouldClimbOutOfTheDefaultLogLayoutAreRefuse
     }
 }
 
+TEST_F(HostileInputTest, PodMetadataThatWouldAddCniArgumentsIsRefused) {
+    // CNI_ARGS is "IgnoreUnknown=1;K8S_POD_NAMESPACE=<namespace>;K8S_POD_NAME=<name>;...":
+    // this name would hand host-local an IP argument of the caller's choosing.
+    auto config = cri_->pod_config("pod");
+    config.mutable_metadata()->set_name("web;IP=10.88.0.200");
+    std::string pod;
+    expect_invalid(cri_->run_pod_config(config, &pod), "config.metadata.name");
+    config = cri_->pod_config("pod");
+    config.mutable_metadata()->set_namespace_("default;K8S_POD_NAME=other");
+    expect_invalid(cri_->run_pod_config(config, &pod), "config.metadata.namespace");
+    v1::ListPodSandboxResponse response;
+    auto context = deadline_context();
+    ASSERT_TRUE(cri_->runtime().ListPodSandbox(context.get(), {}, &response).ok());
+    EXPECT_EQ(response.items_size(), 0);
+}
+
 TEST_F(HostileInputTest, ContainerNamesThatAreNotOneComponentAreRefused) {
     auto pod_config = cri_->pod_config("names");
     pod_config.clear_log_directory();

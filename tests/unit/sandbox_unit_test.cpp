@@ -345,6 +345,22 @@ TEST(PodNetworkChecks, PortMappingsInRange) {
     }
 }
 
+TEST(PodNetworkChecks, MetadataCannotSplitCniArgs) {
+    const auto with = [](const std::string& name, const std::string& ns, const std::string& uid) {
+        v1::PodSandboxConfig config;
+        config.mutable_metadata()->set_name(name);
+        config.mutable_metadata()->set_namespace_(ns);
+        config.mutable_metadata()->set_uid(uid);
+        return code_of([&] { sandbox::check_cni_args_metadata(config); });
+    };
+    EXPECT_EQ(with("web-0", "kube-system", "6f1c1a52-5d1e-4c4e-9a4b-1f2e3d4c5b6a"),
+              grpc::StatusCode::OK);
+    for (const auto code : {with("web;IP=10.0.0.5", "default", "u"), with("web", "a=b", "u"),
+                            with("web", "default", "u;K8S_POD_NAME=other")}) {
+        EXPECT_EQ(code, grpc::StatusCode::INVALID_ARGUMENT);
+    }
+}
+
 TEST(PodNetworkChecks, SysctlValuesAreOneLine) {
     v1::PodSandboxConfig config;
     (*config.mutable_linux()->mutable_sysctls())["kernel.sem"] = "250\t32000\t32\t128";
