@@ -566,18 +566,7 @@ ExecSyncResult RuntimeOCI::exec_sync(const std::string& id, const std::vector<st
     // runc exec does not kill what it started when it is killed itself: the
     // process inside the container is ended first.
     options.on_timeout = [&spec] { end_exec_command(spec); };
-    {
-        std::lock_guard lock(exec_syncs_mutex_);
-        exec_syncs_.insert(&spec);
-    }
-    struct InFlight {
-        RuntimeOCI& runtime;
-        const ExecProcessSpec* spec;
-        ~InFlight() {
-            std::lock_guard lock(runtime.exec_syncs_mutex_);
-            runtime.exec_syncs_.erase(spec);
-        }
-    } in_flight{*this, &spec};
+    const InFlightCalls<const ExecProcessSpec>::Entry in_flight(exec_syncs_, &spec);
     // A timeout of 0 means none in the CRI; a day stands in for "none".
     const auto limit = timeout.count() > 0
                            ? std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
@@ -607,9 +596,7 @@ ExecSyncResult RuntimeOCI::exec_sync(const std::string& id, const std::vector<st
 }
 
 void RuntimeOCI::abandon_calls() {
-    std::lock_guard lock(exec_syncs_mutex_);
-    for (const auto* spec : exec_syncs_)
-        end_exec_command(*spec);
+    exec_syncs_.for_each([](const ExecProcessSpec& spec) { end_exec_command(spec); });
 }
 
 std::unique_ptr<ProcessIo> RuntimeOCI::exec(const std::string& id, const ExecOptions& options) {

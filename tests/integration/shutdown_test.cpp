@@ -21,13 +21,16 @@
 #include "child_process.hpp"
 #include "cri_session.hpp"
 #include "cri_test.hpp"
+#include "shim_processes.hpp"
 #include "test_registry.hpp"
 
 namespace v1 = runtime::v1;
 namespace fs = std::filesystem;
 using berth::test::BerthdInstance;
+using berth::test::BerthdOptions;
 using berth::test::CriSession;
 using berth::test::CriTest;
+using berth::test::kShimBinary;
 using berth::test::read_file;
 using berth::test::run_command;
 using berth::test::TestRegistry;
@@ -70,7 +73,15 @@ protected:
     static void SetUpTestSuite() { start_registry({"busybox:multi"}); }
 
     void SetUp() override {
-        start_daemon({}, {"busybox:multi"});
+        BerthdOptions options;
+        // The VM runtime path, with Debian's containerd-shim-runc-v2 standing
+        // in for a VM runtime's shim.
+        if (::access(kShimBinary, X_OK) == 0) {
+            options.extra_config = std::string("[berth.runtime.runtimes.") + kVm +
+                                   "]\nruntime_type = \"vm\"\nruntime_path = \"" + kShimBinary +
+                                   "\"\n";
+        }
+        start_daemon(options, {"busybox:multi"});
         pod_ = cri_->run_pod("shutdown");
     }
     void TearDown() override {
@@ -88,6 +99,29 @@ protected:
                    .exit_code == 0;
     }
 
+    // SIGTERM to berthd, which must be gone within the grace and a margin.
+    void terminate_within_the_grace() {
+        const auto signalled = std::chrono::steady_clock::now();
+        daemon_->process().signal(SIGTERM);
+        const auto code = daemon_->process().wait_for_exit(30s);
+        const auto took = std::chrono::steady_clock::now() - signalled;
+        EXPECT_EQ(code, 0) << daemon_->log();
+        EXPECT_LE(took, kExitBound)
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n"
+            << daemon_->log();
+        EXPECT_GE(took, kGrace - 1s) << "the calls did not get their grace";
+    }
+
+    // Waits up to `timeout` for the process holding `token` to come or go.
+    static bool process_becomes(const std::string& token, bool present,
+                                std::chrono::seconds timeout) {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        while (process_with(token) != present && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(50ms);
+        return process_with(token) == present;
+    }
+
+    static constexpr const char* kVm = "shim";
     std::string pod_;
 };
 
@@ -113,21 +147,10 @@ TEST_F(ShutdownTest, LongCallsInFlightDoNotHoldTheExitBeyondTheGrace) {
     auto pull = std::async(std::launch::async,
                            [&] { return puller.try_pull(silent.host() + "/busybox:multi"); });
     // All three are inside berthd: the probe runs in the container.
-    const auto probing = std::chrono::steady_clock::now() + 20s;
-    while (!process_with(probe_token) && std::chrono::steady_clock::now() < probing)
-        std::this_thread::sleep_for(50ms);
-    ASSERT_TRUE(process_with(probe_token)) << daemon_->log();
+    ASSERT_TRUE(process_becomes(probe_token, true, 20s)) << daemon_->log();
     std::this_thread::sleep_for(500ms);
 
-    const auto signalled = std::chrono::steady_clock::now();
-    daemon_->process().signal(SIGTERM);
-    const auto code = daemon_->process().wait_for_exit(30s);
-    const auto took = std::chrono::steady_clock::now() - signalled;
-    EXPECT_EQ(code, 0) << daemon_->log();
-    EXPECT_LE(took, kExitBound)
-        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n"
-        << daemon_->log();
-    EXPECT_GE(took, kGrace - 1s) << "the calls did not get their grace";
+    terminate_within_the_grace();
 
     // Every caller got an answer that says the server went away, none hung.
     for (auto* call : {&stop, &exec, &pull}) {
@@ -140,10 +163,7 @@ TEST_F(ShutdownTest, LongCallsInFlightDoNotHoldTheExitBeyondTheGrace) {
     }
     // The probe is berthd's child's business: it does not outlive berthd
     // (nobody is left to read its output or end it).
-    const auto probe_gone = std::chrono::steady_clock::now() + 5s;
-    while (process_with(probe_token) && std::chrono::steady_clock::now() < probe_gone)
-        std::this_thread::sleep_for(50ms);
-    EXPECT_FALSE(process_with(probe_token));
+    EXPECT_TRUE(process_becomes(probe_token, false, 5s));
     // The containers outlive berthd by design, their monitors with them.
     const auto monitors =
         run_command("pgrep -c -f '[b]erth-conmon --cid .*" + daemon_->dir().path().string() + "'");
@@ -168,6 +188,40 @@ TEST_F(ShutdownTest, LongCallsInFlightDoNotHoldTheExitBeyondTheGrace) {
     EXPECT_EQ(stopped.status().state(), v1::CONTAINER_EXITED);
     EXPECT_EQ(stopped.status().exit_code(), 137);
     cri_ = std::make_unique<CriSession>(*daemon_);
+}
+
+// The same for an ExecSync through a shim (a VM runtime's path): the shim
+// outlives berthd by design, and would keep the command running.
+TEST_F(ShutdownTest, ExecSyncThroughAShimDoesNotOutliveBerthd) {
+    if (::access(kShimBinary, X_OK) != 0) {
+        GTEST_SKIP() << "SKIPPED: " << kShimBinary
+                     << " is missing (Debian's containerd package ships it), so ExecSync "
+                        "through a shim at shutdown is NOT tested";
+    }
+    const std::string vm_pod = cri_->run_pod("shutdown-vm", "", kVm);
+    ASSERT_FALSE(vm_pod.empty());
+    const auto sleeper =
+        cri_->run(vm_pod, CriSession::container("sleeper", image(), {"sleep", "1000"}));
+    ASSERT_FALSE(sleeper.empty());
+    const std::string probe_token = "berth-vm-probe-" + std::to_string(::getpid());
+    CriSession prober(*daemon_);
+    auto exec = std::async(std::launch::async, [&] {
+        v1::ExecSyncResponse response;
+        return prober.exec_sync(sleeper, {"sh", "-c", "sleep 60; : " + probe_token}, 0, &response);
+    });
+    ASSERT_TRUE(process_becomes(probe_token, true, 20s)) << daemon_->log();
+
+    terminate_within_the_grace();
+    ASSERT_EQ(exec.wait_for(5s), std::future_status::ready);
+    EXPECT_FALSE(exec.get().ok());
+    EXPECT_TRUE(process_becomes(probe_token, false, 5s))
+        << "the command of the cut-off ExecSync runs on under the shim";
+
+    // Started again, berthd still runs the container, and removes the pods
+    // (and the shim with them) at the end.
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+    cri_ = std::make_unique<CriSession>(*daemon_);
+    EXPECT_EQ(cri_->status(sleeper).status().state(), v1::CONTAINER_RUNNING);
 }
 
 }  // namespace

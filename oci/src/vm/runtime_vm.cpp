@@ -666,6 +666,7 @@ ExecSyncResult RuntimeVM::exec_sync(const std::string& id, const std::vector<std
     ExecOptions options;
     options.command = command;
     auto io = vm::start_exec(task(id), options);
+    const InFlightCalls<vm::ExecIo>::Entry in_flight(exec_syncs_, io.get());
     const auto deadline = timeout.count() > 0 ? std::chrono::steady_clock::now() + timeout
                                               : std::chrono::steady_clock::time_point::max();
     constexpr std::size_t kMaxOutput = 16 << 20;  // per stream, as a probe never needs more
@@ -686,6 +687,13 @@ ExecSyncResult RuntimeVM::exec_sync(const std::string& id, const std::vector<std
     }
     result.exit_code = code.value_or(255);
     return result;
+}
+
+void RuntimeVM::abandon_calls() {
+    // A shim runs on after berthd, and so would the command: nobody would
+    // read its output or end it. One second per shim at most: berthd is
+    // past its grace already.
+    exec_syncs_.for_each([](vm::ExecIo& io) { io.cancel_within(std::chrono::seconds(1)); });
 }
 
 void RuntimeVM::checkpoint(const std::string& id, const std::string&, bool, std::chrono::seconds) {

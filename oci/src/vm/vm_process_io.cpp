@@ -270,6 +270,10 @@ std::optional<int> ExecIo::wait_until(std::chrono::steady_clock::time_point dead
 }
 
 void ExecIo::cancel() {
+    cancel_within(task_->shim->timeout());
+}
+
+void ExecIo::cancel_within(std::chrono::milliseconds timeout) {
     cancelled_ = true;
     wake();
     task_api::KillRequest request;
@@ -277,7 +281,7 @@ void ExecIo::cancel() {
     request.set_exec_id(exec_id_);
     request.set_signal(SIGKILL);
     try {
-        task_->shim->call<google::protobuf::Empty>("Kill", request);
+        task_->shim->call<google::protobuf::Empty>("Kill", request, timeout);
     } catch (const std::exception& error) {
         spdlog::debug("exec {} in {}: Kill: {}", exec_id_, task_->id, error.what());
     }

@@ -40,6 +40,9 @@ public:
     // The same, giving up at `deadline` (nullopt with timed_out() true).
     std::optional<int> wait_until(std::chrono::steady_clock::time_point deadline);
     void cancel() override;
+    // cancel(), with the shim's Kill given at most `timeout`: for berthd's
+    // exit, which a shim that does not answer must not hold up.
+    void cancel_within(std::chrono::milliseconds timeout);
 
 private:
     void wake();

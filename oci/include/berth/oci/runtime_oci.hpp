@@ -6,10 +6,10 @@
 #include <sys/types.h>
 
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "berth/config/config.hpp"
+#include "berth/oci/in_flight_calls.hpp"
 #include "berth/oci/runtime_error.hpp"
 #include "berth/oci/runtime_impl.hpp"
 
@@ -85,8 +85,7 @@ private:
     std::once_flag features_probed_;
     HandlerFeatures features_;
     // The commands of ExecSync calls in flight, for abandon_calls().
-    std::mutex exec_syncs_mutex_;
-    std::set<const ExecProcessSpec*> exec_syncs_;
+    InFlightCalls<const ExecProcessSpec> exec_syncs_;
 };
 
 // Where berth-conmon is: the configured path, else beside the running

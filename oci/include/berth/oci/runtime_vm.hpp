@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "berth/config/config.hpp"
+#include "berth/oci/in_flight_calls.hpp"
 #include "berth/oci/runtime_error.hpp"
 #include "berth/oci/runtime_impl.hpp"
 
@@ -35,6 +36,7 @@ namespace vm {
 class ShimConnection;
 struct ShimCommand;
 struct Task;
+class ExecIo;
 struct TaskRecord;
 struct Pod;
 }  // namespace vm
@@ -75,6 +77,8 @@ public:
     HandlerFeatures features() override { return {}; }
     ExecSyncResult exec_sync(const std::string& id, const std::vector<std::string>& command,
                              std::chrono::seconds timeout) override;
+    // Kills the commands of ExecSync calls in flight through their shims.
+    void abandon_calls() override;
     void checkpoint(const std::string& id, const std::string& image_dir, bool leave_running,
                     std::chrono::seconds timeout) override;
     bool runs_sandbox_task() const override { return true; }
@@ -129,6 +133,8 @@ private:
     // Exit watchers of removed tasks whose shim never answered: joined at
     // the end, once every connection is closed.
     std::vector<std::thread> orphaned_;
+    // The commands of ExecSync calls in flight, for abandon_calls().
+    InFlightCalls<vm::ExecIo> exec_syncs_;
     // Where shims publish task events (TTRPC_ADDRESS); null when it could
     // not be opened (events are then lost, exits still arrive by Wait).
     std::unique_ptr<ttrpc::Server> events_;
