@@ -691,7 +691,7 @@ ExecSyncResult RuntimeVM::exec_sync(const std::string& id, const std::vector<std
 
 void RuntimeVM::abandon_calls() {
     // A shim runs on after berthd, and so would the command: nobody would
-    // read its output or end it. One second per shim at most: berthd is
+    // read its output or end it. One second per command at most: berthd is
     // past its grace already.
     exec_syncs_.for_each([](vm::ExecIo& io) { io.cancel_within(std::chrono::seconds(1)); });
 }
