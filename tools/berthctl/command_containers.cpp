@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "config_file.hpp"
 #include "output.hpp"
+#include "resource_flags.hpp"
 
 namespace berth::ctl {
 
@@ -265,11 +266,6 @@ void print_logs(const std::string& id, const LogsFlags& flags, const ClientOptio
     }
 }
 
-struct UpdateFlags {
-    std::int64_t cpu_shares = 0, cpu_quota = 0, cpu_period = 0, memory = 0;
-    std::string cpuset_cpus, cpuset_mems;
-};
-
 }  // namespace
 
 void add_container_commands(CLI::App& app, const ClientOptions& options) {
@@ -432,28 +428,17 @@ void add_container_commands(CLI::App& app, const ClientOptions& options) {
     logs->callback([&options, logs_id, logs_flags] { print_logs(*logs_id, *logs_flags, options); });
 
     auto update_ids = std::make_shared<std::vector<std::string>>();
-    auto update_flags = std::make_shared<UpdateFlags>();
+    auto update_flags = std::make_shared<ResourceFlags>();
     auto* update = app.add_subcommand("update", "Update the resources of one or more containers");
     update->add_option("CONTAINER-ID", *update_ids, "container ids (or unique prefixes)")
         ->required();
-    update->add_option("--cpu-shares", update_flags->cpu_shares, "CPU shares (relative weight)");
-    update->add_option("--cpu-quota", update_flags->cpu_quota, "CPU CFS quota in microseconds");
-    update->add_option("--cpu-period", update_flags->cpu_period, "CPU CFS period in microseconds");
-    update->add_option("--cpuset-cpus", update_flags->cpuset_cpus, "CPUs allowed (0-3, 0,1)");
-    update->add_option("--cpuset-mems", update_flags->cpuset_mems, "memory nodes allowed");
-    update->add_option("--memory", update_flags->memory, "memory limit in bytes");
+    add_resource_options(*update, *update_flags);
     update->callback([&options, update_ids, update_flags] {
         Client client(options);
         for (const auto& id : *update_ids) {
             v1::UpdateContainerResourcesRequest request;
             request.set_container_id(id);
-            auto* linux = request.mutable_linux();
-            linux->set_cpu_shares(update_flags->cpu_shares);
-            linux->set_cpu_quota(update_flags->cpu_quota);
-            linux->set_cpu_period(update_flags->cpu_period);
-            linux->set_cpuset_cpus(update_flags->cpuset_cpus);
-            linux->set_cpuset_mems(update_flags->cpuset_mems);
-            linux->set_memory_limit_in_bytes(update_flags->memory);
+            fill_resources(*update_flags, *request.mutable_linux());
             v1::UpdateContainerResourcesResponse response;
             check("UpdateContainerResources",
                   client.runtime().UpdateContainerResources(client.context().get(), request,

@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "config_file.hpp"
 #include "output.hpp"
+#include "resource_flags.hpp"
 
 namespace berth::ctl {
 
@@ -103,24 +104,13 @@ void print_pods(const PodsFlags& flags, const ClientOptions& options) {
     }
 }
 
-struct PodResourcesFlags {
-    std::int64_t cpu_shares = 0, cpu_quota = 0, cpu_period = 0, memory = 0;
-    std::string cpuset_cpus, cpuset_mems;
-};
-
-void update_pod_resources(const std::vector<std::string>& ids, const PodResourcesFlags& flags,
+void update_pod_resources(const std::vector<std::string>& ids, const ResourceFlags& flags,
                           const ClientOptions& options) {
     Client client(options);
     for (const auto& id : ids) {
         v1::UpdatePodSandboxResourcesRequest request;
         request.set_pod_sandbox_id(id);
-        auto* resources = request.mutable_resources();
-        resources->set_cpu_shares(flags.cpu_shares);
-        resources->set_cpu_quota(flags.cpu_quota);
-        resources->set_cpu_period(flags.cpu_period);
-        resources->set_cpuset_cpus(flags.cpuset_cpus);
-        resources->set_cpuset_mems(flags.cpuset_mems);
-        resources->set_memory_limit_in_bytes(flags.memory);
+        fill_resources(flags, *request.mutable_resources());
         v1::UpdatePodSandboxResourcesResponse response;
         check(
             "UpdatePodSandboxResources",
@@ -203,16 +193,11 @@ void add_pod_commands(CLI::App& app, const ClientOptions& options) {
     });
 
     auto update_ids = std::make_shared<std::vector<std::string>>();
-    auto update_flags = std::make_shared<PodResourcesFlags>();
+    auto update_flags = std::make_shared<ResourceFlags>();
     auto* updatep = app.add_subcommand(
         "updatep", "Update the resources of one or more pods (their own cgroups)");
     updatep->add_option("POD-ID", *update_ids, "pod ids (or unique prefixes)")->required();
-    updatep->add_option("--cpu-shares", update_flags->cpu_shares, "CPU shares (relative weight)");
-    updatep->add_option("--cpu-quota", update_flags->cpu_quota, "CPU CFS quota in microseconds");
-    updatep->add_option("--cpu-period", update_flags->cpu_period, "CPU CFS period in microseconds");
-    updatep->add_option("--cpuset-cpus", update_flags->cpuset_cpus, "CPUs allowed (0-3, 0,1)");
-    updatep->add_option("--cpuset-mems", update_flags->cpuset_mems, "memory nodes allowed");
-    updatep->add_option("--memory", update_flags->memory, "memory limit in bytes");
+    add_resource_options(*updatep, *update_flags);
     updatep->callback([&options, update_ids, update_flags] {
         update_pod_resources(*update_ids, *update_flags, options);
     });
