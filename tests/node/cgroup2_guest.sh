@@ -17,43 +17,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 START_TIME=$(date +%s)
 echo "cgroup2 vm: systemd up after $(cut -d' ' -f1 /proc/uptime) s of VM uptime; kernel $(uname -r)"
 
-FAILED=()
-SUMMARY=()
-
-# run_step NAME FUNCTION: one named check, PASS, FAIL or SKIP with its time.
-run_step() {
-    local name=$1 function=$2 begin status seconds line
-    begin=$(date +%s.%N)
-    echo "=== step $name"
-    ( set -e; "$function" )
-    status=$?
-    seconds=$(awk -v b="$begin" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - b}')
-    if [ "$status" -eq 0 ]; then
-        line="PASS $name (${seconds} s)"
-    elif [ "$status" -eq 77 ]; then
-        line="SKIP $name (${seconds} s)"
-    else
-        line="FAIL $name (${seconds} s)"
-        FAILED+=("$name")
-    fi
-    echo "$line"
-    SUMMARY+=("$line")
-}
-
-fail() { echo "  FAIL: $*"; return 1; }
-note() { echo "  $*"; }
-
-# wait_for SECONDS COMMAND...: true once COMMAND succeeds.
-wait_for() {
-    local deadline=$(( $(date +%s) + $1 ))
-    shift
-    while [ "$(date +%s)" -lt "$deadline" ]; do
-        "$@" && return 0
-        sleep 0.5
-    done
-    "$@"
-}
-
+# A VM under software emulation: wait_for tries less often.
+WAIT_FOR_INTERVAL=0.5
+. "$HERE/step_runner.sh"
 . "$HERE/cgroup2_steps.sh"
 
 run_all_steps

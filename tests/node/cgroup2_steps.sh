@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # The steps of the cgroup v2 VM test, sourced inside the VM by
-# cgroup2_guest.sh (which defines run_step, fail, note, wait_for, PREFIX,
-# CRICTL, IMAGE_LAYOUT). Each step runs in a subshell with `set -e`; it
-# fails by returning non-zero (fail prints why) and is skipped by returning
-# 77. What one step leaves for the next is kept in files under $STATE.
+# cgroup2_guest.sh (run_step, fail, note and wait_for come from
+# step_runner.sh; PREFIX, CRICTL and IMAGE_LAYOUT from the host). Each step
+# runs in a subshell with `set -e`; it fails by returning non-zero (fail
+# prints why) and is skipped by returning 77. What one step leaves for the next is kept in files under $STATE.
 
 STATE=/run/cgroup2-test
 mkdir -p "$STATE"

@@ -18,6 +18,18 @@ skip() {
 
 log() { echo "$LOG_TAG: $*" >&2; }
 
+# The end of both tests' EXIT traps: the work directory removed (kept with
+# BERTH_NODE_KEEP=1), the total time, and exit with `status`.
+remove_work_and_exit() {
+    if [ "${BERTH_NODE_KEEP:-0}" = 1 ]; then
+        log "kept $WORK"
+    else
+        rm -rf --one-file-system "$WORK"
+    fi
+    log "total $(( $(date +%s) - START_TIME )) s"
+    exit "$1"
+}
+
 # Berth's binaries must have been built.
 require_build() {
     local binary

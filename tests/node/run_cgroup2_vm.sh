@@ -151,13 +151,7 @@ cleanup() {
         [ -s "$STEPS_LOG" ] && { log "the steps' output so far:"; tr -d '\r' <"$STEPS_LOG" >&2; }
         [ -s "$CONSOLE_LOG" ] && { log "the end of the VM's console:"; tr -d '\r' <"$CONSOLE_LOG" | tail -40 >&2; }
     fi
-    if [ "${BERTH_NODE_KEEP:-0}" = 1 ]; then
-        log "kept $WORK"
-    else
-        rm -rf --one-file-system "$WORK"
-    fi
-    log "total $(( $(date +%s) - START_TIME )) s"
-    exit "$status"
+    remove_work_and_exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -180,7 +174,8 @@ install_test_image "$ROOT" "$WORK"
 
 GUEST=/var/tmp/cgroup2
 mkdir -p "$ROOT$GUEST"
-cp "$SOURCE_DIR/tests/node/cgroup2_guest.sh" "$SOURCE_DIR/tests/node/cgroup2_steps.sh" "$ROOT$GUEST/"
+cp "$SOURCE_DIR/tests/node/cgroup2_guest.sh" "$SOURCE_DIR/tests/node/cgroup2_steps.sh" \
+    "$SOURCE_DIR/tests/node/step_runner.sh" "$ROOT$GUEST/"
 chmod 0755 "$ROOT$GUEST/cgroup2_guest.sh"
 cat >"$ROOT$GUEST/env" <<EOF
 PREFIX=$PREFIX

@@ -104,13 +104,7 @@ cleanup() {
     grep -o " ${WORK}[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r mount; do
         umount -l "$mount" 2>/dev/null
     done
-    if [ "${BERTH_NODE_KEEP:-0}" = 1 ]; then
-        log "kept $WORK"
-    else
-        rm -rf --one-file-system "$WORK"
-    fi
-    log "total $(( $(date +%s) - START_TIME )) s"
-    exit "$status"
+    remove_work_and_exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -216,47 +210,11 @@ fi
 [ "$state" = degraded ] && in_node systemctl --failed --no-legend >&2
 
 # ---------------------------------------------------------------- helpers
-FAILED=()
-SUMMARY=()
-
-# run_step NAME FUNCTION: one named check, PASS or FAIL with its time.
-run_step() {
-    local name=$1 function=$2 begin status
-    begin=$(date +%s.%N)
-    echo "=== step $name" >&2
-    ( set -e; "$function" ) >&2
-    status=$?
-    local seconds
-    seconds=$(awk -v b="$begin" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - b}')
-    local line
-    if [ "$status" -eq 0 ]; then
-        line="PASS $name (${seconds} s)"
-    elif [ "$status" -eq 77 ]; then
-        line="SKIP $name (${seconds} s)"
-    else
-        line="FAIL $name (${seconds} s)"
-        FAILED+=("$name")
-    fi
-    echo "$line" >&2
-    SUMMARY+=("$line")
-}
-
-fail() { echo "  FAIL: $*" >&2; return 1; }
-note() { echo "  $*" >&2; }
+STEP_OUTPUT=2
+. "$SOURCE_DIR/tests/node/step_runner.sh"
 
 # unit_prop UNIT PROPERTY
 unit_prop() { in_node systemctl show -p "$2" --value "$1"; }
-
-# wait_for SECONDS COMMAND...: true once COMMAND succeeds.
-wait_for() {
-    local deadline=$(( $(date +%s) + $1 ))
-    shift
-    while [ "$(date +%s)" -lt "$deadline" ]; do
-        "$@" && return 0
-        sleep 0.2
-    done
-    "$@"
-}
 
 berthd_active() { [ "$(unit_prop berthd.service ActiveState)" = active ]; }
 
