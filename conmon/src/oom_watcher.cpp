@@ -109,13 +109,16 @@ std::optional<std::string> cgroup_directory(pid_t pid, bool v2) {
 
 OomWatcher::OomWatcher(UniqueFd fd, std::string counter_file, bool v1)
     : fd_(std::move(fd)), counter_file_(std::move(counter_file)), v1_(v1) {
-    kills_seen_ = read_kill_count(counter_file_).value_or(0);
+    kills_seen_ = read_count(counter_file_, "oom_kill").value_or(0);
+    if (!v1_) {
+        ooms_seen_ = read_count(counter_file_, "oom").value_or(0);
+    }
     const auto file = counter_file_.rfind('/');
     const auto dir =
         file == std::string::npos ? std::string::npos : counter_file_.rfind('/', file - 1);
     if (dir != std::string::npos && dir > 0) {
         parent_counter_file_ = counter_file_.substr(0, dir) + counter_file_.substr(file);
-        parent_kills_seen_ = read_kill_count(parent_counter_file_).value_or(0);
+        parent_kills_seen_ = read_count(parent_counter_file_, "oom_kill").value_or(0);
     }
 }
 
@@ -151,7 +154,8 @@ std::unique_ptr<OomWatcher> OomWatcher::for_process(pid_t pid) {
     return nullptr;
 }
 
-std::optional<std::uint64_t> OomWatcher::read_kill_count(const std::string& counter_file) {
+std::optional<std::uint64_t> OomWatcher::read_count(const std::string& counter_file,
+                                                    std::string_view key) {
     const std::string content = read_small_file(counter_file);
     if (content.empty()) {
         return std::nullopt;  // the cgroup is gone
@@ -161,8 +165,8 @@ std::optional<std::uint64_t> OomWatcher::read_kill_count(const std::string& coun
         const auto end = rest.find('\n');
         const std::string_view line = rest.substr(0, end);
         rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
-        if (line.starts_with("oom_kill ")) {
-            return std::strtoull(std::string(line.substr(9)).c_str(), nullptr, 10);
+        if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ') {
+            return std::strtoull(std::string(line.substr(key.size() + 1)).c_str(), nullptr, 10);
         }
     }
     return std::nullopt;
@@ -193,33 +197,43 @@ bool OomWatcher::check() {
     // not have been counted yet.
     const bool cgroup_exists = ::access(counter_file_.c_str(), F_OK) == 0;
     if (v1_ && notifications > 0 && (cgroup_exists || notifications >= 2)) {
-        v1_oom_event_ = true;
+        oom_event_ = true;
     }
     notified_ = notified_ || notifications > 0;
-    const auto kills = read_kill_count(counter_file_);
+    const auto kills = read_count(counter_file_, "oom_kill");
     if (kills) {
-        if (*kills <= kills_seen_) {
-            return false;
+        if (*kills > kills_seen_) {
+            kills_seen_ = *kills;
+            oom_event_ = false;
+            return true;
         }
-        kills_seen_ = *kills;
-        v1_oom_event_ = false;
-        return true;
+        // v2 counts the OOM itself ("oom") before the kill that follows.
+        if (!v1_) {
+            const auto ooms = read_count(counter_file_, "oom");
+            if (ooms && *ooms > ooms_seen_) {
+                ooms_seen_ = *ooms;
+                oom_event_ = true;
+            }
+        }
+        return false;
     }
     if (cgroup_exists) {
         // Kernels before 4.13 have no v1 counter: an OOM event while the
         // cgroup still exists is the best we know.
         return v1_ && notifications > 0;
     }
-    // The cgroup is gone before its counter could be read.
-    if (v1_) {
-        // v1 counts a kill in the cgroup itself only: the OOM event seen
-        // while it existed decides.
-        const bool killed = v1_oom_event_;
-        v1_oom_event_ = false;
-        return killed;
+    // The cgroup is gone before its kill could be read: the OOM seen while
+    // it existed decides.
+    if (oom_event_) {
+        oom_event_ = false;
+        return true;
     }
-    // v2 counts the kill in every ancestor as well.
-    const auto parent_kills = read_kill_count(parent_counter_file_);
+    // Else, on v2, the parent's counter, which counts the kill as well (v1
+    // counts it in the cgroup itself only).
+    if (v1_) {
+        return false;
+    }
+    const auto parent_kills = read_count(parent_counter_file_, "oom_kill");
     if (notified_ && parent_kills && *parent_kills > parent_kills_seen_) {
         parent_kills_seen_ = *parent_kills;
         return true;

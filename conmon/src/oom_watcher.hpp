@@ -5,13 +5,15 @@
 // Either way the decision is the `oom_kill` counter going up, so an OOM
 // notification without a kill (or the cgroup being removed) is not reported.
 // systemd removes a scope as soon as it is empty, which can beat the monitor
-// to the counter: v1 signals the OOM before the kill is counted, and the
-// cgroup may be gone by the time the container's exit is seen. Then
-//   cgroup v1: an OOM event signalled while the cgroup still existed (or two
-//              signals read at once: v1 signals its removal only once)
-//              decides, as the C conmon does;
-//   cgroup v2: the kernel counts the kill in every ancestor too, so the
-//              parent's counter having gone up, with a notification, decides.
+// to the counter: the OOM is reported before the kill is counted, and the
+// cgroup may be gone by the time the container's exit is seen. Then an OOM
+// seen while the cgroup still existed decides, as the C conmon does:
+//   cgroup v1: a signal read while the cgroup existed (or two signals read
+//              at once: v1 signals its removal only once);
+//   cgroup v2: memory.events' "oom" count gone up while it existed.
+// Failing that (a monitor that read nothing in time), on v2 the parent's
+// counter having gone up, with a notification, decides: v2 counts a kill in
+// every ancestor too.
 #pragma once
 
 #include <sys/types.h>
@@ -20,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "berth/conmon/unique_fd.hpp"
 
@@ -37,7 +40,10 @@ public:
 
 private:
     OomWatcher(UniqueFd fd, std::string counter_file, bool v1);
-    static std::optional<std::uint64_t> read_kill_count(const std::string& counter_file);
+    // The count on the line "<key> <count>" of a counter file; nullopt when
+    // the file is gone or has no such line.
+    static std::optional<std::uint64_t> read_count(const std::string& counter_file,
+                                                   std::string_view key);
     // Empties the notification fd; the number of signals (v1) or of reads
     // that returned inotify events (v2).
     std::uint64_t drain_notifications();
@@ -49,7 +55,8 @@ private:
     std::uint64_t kills_seen_ = 0;
     std::uint64_t parent_kills_seen_ = 0;
     bool notified_ = false;
-    bool v1_oom_event_ = false;  // an OOM signalled, its kill not counted yet
+    std::uint64_t ooms_seen_ = 0;  // v2: memory.events' "oom"
+    bool oom_event_ = false;       // an OOM seen, its kill not counted yet
 };
 
 }  // namespace berth::conmon
